@@ -1,0 +1,84 @@
+"""pandas and polars DataFrame extension for the SalesQL B2B enrichment API.
+
+``import salesql_frames`` registers the ``.salesql`` accessor on pandas DataFrames and
+the ``.salesql`` namespace on polars DataFrames. `Client` talks to the API itself, and
+`sandbox` serves a local stand-in of the API for demos and tests.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("salesql-frames")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+from . import sandbox
+from ._accessors import SalesQLAccessor, register
+from ._canonical import (
+    canonical_domain,
+    canonical_linkedin_url,
+    canonical_name,
+    canonical_organization_name,
+    name_key,
+)
+from ._canonical_series import canonicalize_domains, canonicalize_linkedin_urls, canonicalize_names
+from ._client import Client
+from ._exceptions import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    ConfigurationError,
+    InvalidQueryError,
+    InvalidRequestError,
+    MissingAPIKeyError,
+    NotFoundError,
+    QuotaExhaustedError,
+    QuotaExhaustedWarning,
+    RateLimitError,
+    ResponseError,
+    SalesQLError,
+    ServerError,
+)
+from ._mapping import MappingError
+from ._models import Allowance, Record
+from ._pipeline import Plan
+
+register()
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "Allowance",
+    "AuthenticationError",
+    "Client",
+    "ConfigurationError",
+    "InvalidQueryError",
+    "InvalidRequestError",
+    "MissingAPIKeyError",
+    "NotFoundError",
+    "MappingError",
+    "Plan",
+    "QuotaExhaustedError",
+    "QuotaExhaustedWarning",
+    "SalesQLAccessor",
+    "canonical_domain",
+    "canonical_linkedin_url",
+    "canonical_name",
+    "canonical_organization_name",
+    "canonicalize_domains",
+    "canonicalize_linkedin_urls",
+    "canonicalize_names",
+    "name_key",
+    "register",
+    "RateLimitError",
+    "Record",
+    "ResponseError",
+    "SalesQLError",
+    "ServerError",
+    "__version__",
+    "sandbox",
+]

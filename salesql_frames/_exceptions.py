@@ -1,0 +1,210 @@
+"""The exceptions `salesql_frames` raises.
+
+Every error derives from `SalesQLError`, so one ``except`` clause catches them all::
+
+    SalesQLError
+    ├── ConfigurationError           bad base URL, bad option, ...
+    ├── InvalidQueryError            a query fails local validation; nothing was sent
+    ├── APIConnectionError           the request never got a response
+    │   └── APITimeoutError
+    ├── ResponseError                a 2xx body that is not what the reference promises
+    └── APIStatusError               the server answered with an error status
+        ├── AuthenticationError      401 / 403
+        │   └── MissingAPIKeyError   no key configured; nothing was sent
+        ├── InvalidRequestError      400 / 422
+        ├── NotFoundError            404 where "not found" is not a result
+        ├── RateLimitError           429
+        │   └── QuotaExhaustedError  429 for the daily cap
+        └── ServerError              5xx
+
+Messages and attributes never hold the API key or request headers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "ConfigurationError",
+    "InvalidQueryError",
+    "InvalidRequestError",
+    "MissingAPIKeyError",
+    "NotFoundError",
+    "QuotaExhaustedError",
+    "QuotaExhaustedWarning",
+    "RateLimitError",
+    "ResponseError",
+    "SalesQLError",
+    "ServerError",
+]
+
+
+class SalesQLError(Exception):
+    """Base class of every error raised by `salesql_frames`."""
+
+
+class ConfigurationError(SalesQLError):
+    """The client is not set up to make requests (for example, no API key)."""
+
+
+class InvalidQueryError(SalesQLError, ValueError):
+    """A query failed local validation, so nothing was sent.
+
+    Attributes:
+        index: Position of the offending query in the list given, if any.
+    """
+
+    def __init__(self, message: str, *, index: int | None = None) -> None:
+        super().__init__(message)
+        self.index = index
+
+
+class APIConnectionError(SalesQLError):
+    """The request did not get a response: refused, reset, or cut off.
+
+    Attributes:
+        path: The endpoint path, e.g. ``/persons/enrich/bulk``.
+        sent: True when the request may have reached the server (it may have done the work).
+    """
+
+    def __init__(self, message: str, *, path: str, sent: bool = False) -> None:
+        super().__init__(message)
+        self.path = path
+        self.sent = sent
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), str(self), {"path": self.path, "sent": self.sent}))
+
+
+class APITimeoutError(APIConnectionError):
+    """The server did not answer within the timeout."""
+
+
+class ResponseError(SalesQLError):
+    """A success status with a body that breaks the contract.
+
+    The body is not JSON, has the wrong shape, or a bulk answer does not have one
+    item per query. Nothing from such a response is used.
+
+    Attributes:
+        path: The endpoint path.
+        status: The HTTP status of the response.
+    """
+
+    def __init__(self, message: str, *, path: str, status: int) -> None:
+        super().__init__(message)
+        self.path = path
+        self.status = status
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), str(self), {"path": self.path, "status": self.status}))
+
+
+class APIStatusError(SalesQLError):
+    """The server answered with an error status.
+
+    Attributes:
+        status: The HTTP status code.
+        detail: The server's error message (``detail`` or ``error`` field), if any.
+        path: The endpoint path, e.g. ``/persons/enrich/bulk``.
+    """
+
+    def __init__(self, message: str, *, status: int, detail: str | None, path: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.detail = detail
+        self.path = path
+
+    def __reduce__(self) -> tuple[object, ...]:
+        state = {"status": self.status, "detail": self.detail, "path": self.path}
+        state.update(self._extra_state())
+        return (_rebuild, (type(self), str(self), state))
+
+    def _extra_state(self) -> dict[str, object]:
+        return {}
+
+
+class AuthenticationError(APIStatusError):
+    """401 or 403: the API key is missing, wrong, revoked, or lacks API access."""
+
+
+class MissingAPIKeyError(AuthenticationError, ConfigurationError):
+    """No API key is configured, so the request was not sent.
+
+    ``status`` is 401, the answer the server would give; ``detail`` is None.
+    """
+
+
+class InvalidRequestError(APIStatusError):
+    """400 or 422: the server rejected the request as malformed or incomplete."""
+
+
+class NotFoundError(APIStatusError):
+    """404 from an endpoint where "not found" is not a normal answer."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many searches in the current window.
+
+    Attributes:
+        retry_after: Seconds the server asked to wait (from ``Retry-After``), if given.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        detail: str | None,
+        path: str,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, status=status, detail=detail, path=path)
+        self.retry_after = retry_after
+
+    def _extra_state(self) -> dict[str, object]:
+        return {"retry_after": self.retry_after}
+
+
+class QuotaExhaustedError(RateLimitError):
+    """429 for the daily cap: waiting a minute will not help.
+
+    Attributes:
+        resets_at: When the server said the quota resets (UTC), if it said.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        detail: str | None,
+        path: str,
+        retry_after: float | None = None,
+        resets_at: datetime | None = None,
+    ) -> None:
+        super().__init__(message, status=status, detail=detail, path=path, retry_after=retry_after)
+        self.resets_at = resets_at
+
+    def _extra_state(self) -> dict[str, object]:
+        return {"retry_after": self.retry_after, "resets_at": self.resets_at}
+
+
+class ServerError(APIStatusError):
+    """5xx: the server failed; the request may be retried."""
+
+
+class QuotaExhaustedWarning(UserWarning):
+    """A run stopped early at the daily cap; unsent rows are marked ``skipped``."""
+
+
+def _rebuild(cls: type[SalesQLError], message: str, state: dict[str, object]) -> SalesQLError:
+    """Unpickle an error with keyword-only attributes."""
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error

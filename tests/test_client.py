@@ -1,0 +1,382 @@
+"""The API client against the sandbox, over real loopback sockets."""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import socket
+import time
+from collections.abc import Callable
+
+import pytest
+
+import salesql_frames as sf
+from salesql_frames import Client, sandbox
+
+FREE = "https://linkedin.com/in/sandrocarsava"
+CANARY = "sk-canary-7f3a9c1e5b2d4086"
+
+
+def total_requests(sb: sandbox.Sandbox) -> int:
+    return sum(sb.counters.requests.values())
+
+
+# -- configuration ------------------------------------------------------------------------
+
+
+def test_missing_key_fails_before_any_request(sb: sandbox.Sandbox) -> None:
+    client = Client(base_url=sb.base_url)
+    with pytest.raises(sf.MissingAPIKeyError) as info:
+        client.enrich_person(linkedin_url=FREE)
+    assert isinstance(info.value, sf.AuthenticationError)
+    message = str(info.value)
+    assert "SALESQL_API_KEY" in message
+    assert "sandbox" in message
+    assert total_requests(sb) == 0
+    assert not client.has_api_key
+
+
+def test_key_and_base_url_from_environment(
+    sb: sandbox.Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SALESQL_API_KEY", sb.api_key)
+    monkeypatch.setenv("SALESQL_BASE_URL", sb.base_url + "/")
+    with Client() as client:
+        assert client.base_url == sb.base_url
+        assert client.enrich_person(linkedin_url=FREE) is not None
+    assert sb.counters.requests["person"] == 1
+
+
+def test_default_base_url_and_timeouts_are_bounded() -> None:
+    client = Client("k")
+    assert client.base_url == "https://api-public.salesql.com/v1"
+    assert client.timeout.connect == 5.0
+    assert client.timeout.read == 60.0
+    assert None not in (client.timeout.write, client.timeout.pool)
+    custom = Client("k", timeout=2)
+    assert (custom.timeout.connect, custom.timeout.read) == (2, 2)
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    ["ftp://example.com", "not a url", "https://x.io/v1?api_key=abc", "https://x.io/v1#frag"],
+)
+def test_bad_base_url_is_a_clear_error(base_url: str) -> None:
+    with pytest.raises(sf.ConfigurationError, match="base_url"):
+        Client("k", base_url=base_url)
+
+
+# -- endpoints ---------------------------------------------------------------------------
+
+
+def test_enrich_person_by_linkedin_url(
+    sb: sandbox.Sandbox, client: Client, person_urls: Callable[..., list[str]]
+) -> None:
+    (url,) = person_urls(1, found=True)
+    person = client.enrich_person(linkedin_url=url)
+    assert person == sb.lookup_person({"linkedin_url": url})
+    assert person is not None and person["linkedin_url"] == url
+    assert sb.counters.requests["person"] == 1
+
+
+def test_enrich_person_by_name_and_domain(sb: sandbox.Sandbox, client: Client) -> None:
+    query = {"full_name": "Grace Hopper", "organization_domain": "navy.mil"}
+    person = client.enrich_person(**query)
+    assert person == sb.lookup_person(query)
+
+
+def test_enrich_person_not_found_is_none(
+    sb: sandbox.Sandbox, client: Client, person_urls: Callable[..., list[str]]
+) -> None:
+    (url,) = person_urls(1, found=False)
+    assert client.enrich_person(linkedin_url=url) is None
+    assert sb.counters.requests["person"] == 1
+    assert sb.counters.credits_charged == 0
+
+
+def test_enrich_organization_found_and_not_found(sb: sandbox.Sandbox, client: Client) -> None:
+    seen = {"found": 0, "missing": 0}
+    for i in range(40):
+        query = {"organization_domain": f"company-{i}.com"}
+        expected = sb.lookup_organization(query)
+        got = client.enrich_organization(**query)
+        assert got == expected
+        seen["found" if got else "missing"] += 1
+    assert seen["found"] and seen["missing"], seen
+    assert sb.counters.requests["organization"] == 40
+
+
+def test_allowance_reports_credits_spent(
+    sb: sandbox.Sandbox, client: Client, person_urls: Callable[..., list[str]]
+) -> None:
+    before = client.allowance()
+    assert before.emails_and_phones is not None
+    urls = person_urls(30, found=True)
+    results = client.enrich_persons_bulk([{"linkedin_url": u} for u in urls])
+    billable = sum(1 for r in results if r.get("emails") or r.get("phones"))
+    after = client.allowance()
+    assert before.emails_and_phones - after.emails_and_phones == billable
+    assert sb.counters.credits_charged == billable
+    assert after.reset_date is None or after.reset_date.tzinfo is not None
+
+
+def test_verify_key_uses_the_free_profile(sb: sandbox.Sandbox, client: Client) -> None:
+    assert client.verify_key() is True
+    assert Client("wrong-key", base_url=sb.base_url).verify_key() is False
+    assert sb.counters.credits_charged == 0
+    assert set(sb.counters.queries) == {next(iter(sb.counters.queries))}  # one identity
+    assert sb.counters.requests["person"] == 2
+
+
+def test_wrong_key_is_authentication_error_without_retry(sb: sandbox.Sandbox) -> None:
+    with Client("wrong-key", base_url=sb.base_url, max_retries=3) as client:
+        with pytest.raises(sf.AuthenticationError) as info:
+            client.enrich_persons_bulk([{"linkedin_url": FREE}])
+    assert info.value.status == 401
+    assert info.value.path == "/persons/enrich/bulk"
+    assert info.value.detail
+    assert sb.counters.requests["persons_bulk"] == 1
+
+
+# -- bulk --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("n", "requests"), [(0, 0), (1, 1), (100, 1), (101, 2), (250, 3)])
+def test_bulk_chunks_and_aligns(
+    sb: sandbox.Sandbox,
+    client: Client,
+    person_urls: Callable[..., list[str]],
+    n: int,
+    requests: int,
+) -> None:
+    urls = person_urls(n)
+    results = client.enrich_persons_bulk([{"linkedin_url": u} for u in urls])
+    assert len(results) == n
+    assert sb.counters.requests["persons_bulk"] == requests
+    assert sb.counters.searches == n
+    for url, item in zip(urls, results):
+        expected = sb.lookup_person({"linkedin_url": url})
+        assert item == (expected if expected is not None else {"error": "Person not found"})
+
+
+def test_bulk_batch_size_is_respected(
+    sb: sandbox.Sandbox, client: Client, person_urls: Callable[..., list[str]]
+) -> None:
+    client.enrich_persons_bulk([{"linkedin_url": u} for u in person_urls(25)], batch_size=10)
+    assert sb.counters.requests["persons_bulk"] == 3
+    with pytest.raises(sf.InvalidQueryError, match="batch_size"):
+        client.enrich_persons_bulk([{"linkedin_url": FREE}], batch_size=101)
+
+
+def test_organizations_bulk(sb: sandbox.Sandbox, client: Client) -> None:
+    queries = [{"organization_domain": f"firm-{i}.io"} for i in range(120)]
+    queries.append({"organization_name": "Clarosys"})
+    results = client.enrich_organizations_bulk(queries)
+    assert sb.counters.requests["organizations_bulk"] == 2
+    for query, item in zip(queries, results):
+        expected = sb.lookup_organization(query)
+        assert item == (expected if expected is not None else {"error": "Organization not found"})
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({}, "empty query"),
+        ({"first_name": "Ada"}, "incomplete person query"),
+        ({"first_name": "Ada", "last_name": "Lovelace"}, "organization_domain"),
+        ({"full_name": "   ", "organization_domain": "x.io"}, "incomplete"),
+        ({"linkedin": "https://linkedin.com/in/ada"}, "unknown person parameter"),
+        ({"linkedin_url": 12}, "must be a string"),
+        ({"linkedin_url": "https://linkedin.com/in/" + "a" * 3000}, "limit is 2048"),
+        ({"linkedin_url": FREE, "match_if_direct_email": "yes"}, "True or False"),
+        ("https://linkedin.com/in/ada", "expected a mapping"),
+    ],
+)
+def test_invalid_queries_send_nothing(
+    sb: sandbox.Sandbox, client: Client, query: object, message: str
+) -> None:
+    queries = [{"linkedin_url": FREE}, query]
+    with pytest.raises(sf.InvalidQueryError, match=message) as info:
+        client.enrich_persons_bulk(queries)  # type: ignore[list-item]
+    assert info.value.index == 1
+    assert isinstance(info.value, ValueError)
+    assert total_requests(sb) == 0
+
+
+def test_invalid_single_queries_send_nothing(sb: sandbox.Sandbox, client: Client) -> None:
+    with pytest.raises(sf.InvalidQueryError, match="organization queries need"):
+        client.enrich_organization()
+    with pytest.raises(sf.InvalidQueryError, match="unknown organization parameter"):
+        client.enrich_organization(full_name="Ada")
+    assert total_requests(sb) == 0
+
+
+def test_flags_travel_with_each_query(sb: sandbox.Sandbox, client: Client) -> None:
+    queries = [
+        {"full_name": f"Person {i}", "organization_domain": "acme.io", "match_if_direct_email": True}
+        for i in range(30)
+    ]
+    results = client.enrich_persons_bulk(queries)
+    found = [r for r in results if "error" not in r]
+    for query, item in zip(queries, results):
+        assert item == (sb.lookup_person(query) or {"error": "Person not found"})
+    assert all(any(e["type"] == "Direct" for e in r["emails"]) for r in found)
+
+
+# -- malformed answers -------------------------------------------------------------------
+
+
+def test_bulk_answer_one_short_is_rejected_whole(
+    sb: sandbox.Sandbox, client: Client, person_urls: Callable[..., list[str]]
+) -> None:
+    sb.faults.add("short", endpoint="persons_bulk")
+    with pytest.raises(sf.ResponseError, match="none of them were used"):
+        client.enrich_persons_bulk([{"linkedin_url": u} for u in person_urls(10)])
+    assert sb.counters.faults_served["short"] == 1
+    assert sb.counters.requests["persons_bulk"] == 1  # not retried
+
+
+def test_malformed_json_is_a_response_error(sb: sandbox.Sandbox, client: Client) -> None:
+    sb.faults.add("malformed_json", endpoint="person")
+    with pytest.raises(sf.ResponseError, match="not valid JSON"):
+        client.enrich_person(linkedin_url=FREE)
+    assert sb.counters.requests["person"] == 1
+
+
+def test_server_422_is_invalid_request_without_retry(sb: sandbox.Sandbox, client: Client) -> None:
+    sb.faults.add("http_422", endpoint="persons_bulk")
+    with pytest.raises(sf.InvalidRequestError) as info:
+        client.enrich_persons_bulk([{"linkedin_url": FREE}])
+    assert info.value.status == 422
+    assert sb.counters.requests["persons_bulk"] == 1
+
+
+def test_wrong_base_url_path_says_so(sb: sandbox.Sandbox) -> None:
+    with Client(sb.api_key, base_url=sb.base_url.removesuffix("/v1") + "/v9") as client:
+        with pytest.raises(sf.NotFoundError, match="base URL"):
+            client.enrich_persons_bulk([{"linkedin_url": FREE}])
+
+
+# -- transport failures and retries ------------------------------------------------------
+
+
+def test_server_error_once_then_success(sb: sandbox.Sandbox, client: Client) -> None:
+    sb.faults.add("http_500", endpoint="persons_bulk")
+    results = client.enrich_persons_bulk([{"linkedin_url": FREE}])
+    assert results[0]["full_name"] == "Sandro Carsava"
+    assert sb.counters.requests["persons_bulk"] == 2
+    assert sb.counters.faults_served["http_500"] == 1
+
+
+def test_rate_limit_obeys_retry_after(sb: sandbox.Sandbox, client: Client) -> None:
+    sb.faults.add("rate_limit", endpoint="person", retry_after=1)
+    started = time.monotonic()
+    assert client.enrich_person(linkedin_url=FREE) is not None
+    assert time.monotonic() - started >= 0.9
+    assert sb.counters.rate_limited == 1
+    assert sb.counters.requests["person"] == 2
+
+
+def test_daily_cap_is_not_retried(sb: sandbox.Sandbox, client: Client) -> None:
+    sb.faults.add("daily_cap", endpoint="persons_bulk")
+    with pytest.raises(sf.QuotaExhaustedError) as info:
+        client.enrich_persons_bulk([{"linkedin_url": FREE}])
+    assert info.value.resets_at is not None
+    assert "daily" in str(info.value).lower()
+    assert sb.counters.requests["persons_bulk"] == 1
+
+
+def test_connection_refused_is_a_connection_error() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with Client("k", base_url=f"http://127.0.0.1:{port}/v1", max_retries=0) as client:
+        with pytest.raises(sf.APIConnectionError) as info:
+            client.allowance()
+    assert info.value.sent is False
+
+
+def test_stalled_response_times_out(sb: sandbox.Sandbox) -> None:
+    sb.faults.add("stall", endpoint="person", seconds=10)
+    started = time.monotonic()
+    with Client(sb.api_key, base_url=sb.base_url, timeout=0.5, max_retries=0) as client:
+        with pytest.raises(sf.APITimeoutError):
+            client.enrich_person(linkedin_url=FREE)
+    assert time.monotonic() - started < 3
+
+
+def test_lost_bulk_response_is_retried_at_most_once(
+    sb: sandbox.Sandbox, client: Client, person_urls: Callable[..., list[str]]
+) -> None:
+    urls = person_urls(5)
+    sb.faults.add("lost", endpoint="persons_bulk")
+    results = client.enrich_persons_bulk([{"linkedin_url": u} for u in urls])
+    assert len(results) == 5
+    assert sb.counters.requests["persons_bulk"] == 2
+
+    sb.reset_counters()
+    sb.faults.add("lost", endpoint="persons_bulk", times=3)
+    with pytest.raises(sf.APIConnectionError) as info:
+        client.enrich_persons_bulk([{"linkedin_url": u} for u in urls])
+    assert info.value.sent is True
+    assert sb.counters.requests["persons_bulk"] == 2  # the original and one retry
+
+
+# -- the key never leaks -----------------------------------------------------------------
+
+
+def test_key_canary(sb: sandbox.Sandbox, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    client = Client(CANARY, base_url=sb.base_url, max_retries=1)
+    errors: list[BaseException] = []
+    for call in (
+        lambda: client.enrich_person(linkedin_url=FREE),
+        lambda: client.enrich_persons_bulk([{"linkedin_url": FREE}]),
+        client.allowance,
+    ):
+        with pytest.raises(sf.AuthenticationError) as info:
+            call()
+        errors.append(info.value)
+    sb.faults.add("http_500", endpoint="*", times=10)
+    with pytest.raises(sf.SalesQLError) as info:
+        Client(CANARY, base_url=sb.base_url, max_retries=1).allowance()
+    errors.append(info.value)
+
+    haystacks = [repr(client), str(client.__dict__), caplog.text]
+    haystacks += [str(e) + repr(e) + repr(e.__dict__) for e in errors]
+    for text in haystacks:
+        assert CANARY not in text
+    assert CANARY.encode() not in pickle.dumps(client)
+    for error in errors:
+        blob = pickle.dumps(error)
+        assert CANARY.encode() not in blob
+        clone = pickle.loads(blob)
+        assert type(clone) is type(error) and str(clone) == str(error)
+    assert "***" in repr(client._api_key)
+    with pytest.raises(TypeError):
+        pickle.dumps(client._api_key)
+    assert sb.counters.unauthorized >= 3
+
+
+def test_unpickled_client_reads_key_from_environment(
+    sb: sandbox.Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blob = pickle.dumps(Client(sb.api_key, base_url=sb.base_url))
+    assert sb.api_key.encode() not in blob
+    monkeypatch.setenv("SALESQL_API_KEY", sb.api_key)
+    clone = pickle.loads(blob)
+    assert clone.enrich_person(linkedin_url=FREE) is not None
+
+
+def test_server_echoing_the_key_is_scrubbed() -> None:
+    import httpx
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        token = request.headers["Authorization"].removeprefix("Bearer ")
+        return httpx.Response(401, json={"detail": f"invalid key {token}", "status": 401})
+
+    client = Client(CANARY, base_url="https://api.test/v1", transport=httpx.MockTransport(handler))
+    with pytest.raises(sf.AuthenticationError) as info:
+        client.allowance()
+    assert CANARY not in str(info.value)
+    assert info.value.detail == "invalid key ***"
