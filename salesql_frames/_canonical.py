@@ -1,0 +1,320 @@
+"""Canonical forms of the values sent to the API: one scalar function per parameter kind.
+
+Each function takes any cell value and returns the canonical string, or ``None`` when
+the value is missing or unusable (``None``, NaN, ``pd.NA``, non-strings, blanks, junk).
+They never raise. Rows are deduplicated on these forms before anything is sent, so two
+spellings of one lead cost one request.
+
+Canonical forms:
+
+- LinkedIn URL: ``https://linkedin.com/<kind>/<slug>`` with ``kind`` one of ``in``,
+  ``company``, ``school``, ``showcase``; the slug lowercased, NFC-normalized and
+  percent-encoded once. Member IDs (``/in/ACoAA...``) keep their case.
+  Sales Navigator leads become ``https://linkedin.com/sales/lead/<ID>`` (the ID keeps
+  its case; the viewer-specific ``,NAME_SEARCH,<token>`` suffix is dropped), Sales
+  Navigator accounts ``https://linkedin.com/company/<numeric id>``, and old
+  ``/pub/<name>/a/b/c`` URLs keep their path, lowercased.
+- Domain: the lowercase host without scheme, ``www.``, port, path, user info or trailing
+  dot; internationalized labels in Unicode (``xn--`` labels are decoded).
+- Names and organization names: NFC, whitespace collapsed, case kept (that is what is
+  sent); :func:`name_key` is the casefolded dedupe key of a name.
+
+This module imports neither pandas nor polars.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Final
+from urllib.parse import quote, unquote
+
+__all__ = [
+    "canonical_domain",
+    "canonical_linkedin_url",
+    "canonical_name",
+    "canonical_organization_name",
+    "name_key",
+]
+
+_LINKEDIN_ORIGIN: Final = "https://linkedin.com"
+
+#: Unicode whitespace: what ``str.split()`` splits on.
+_SPACES: Final = (
+    " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680"
+    + "".join(chr(c) for c in range(0x2000, 0x200B))
+    + "\u2028\u2029\u202f\u205f\u3000"
+)
+_INVISIBLE: Final = "\u00ad\u200b\u2060\ufeff"
+#: Stripped from both ends of URLs and domains: spaces, invisibles, quotes, brackets.
+_URL_WRAPPING: Final = _SPACES + _INVISIBLE + "<>\"'`\u2018\u2019\u201c\u201d"
+
+#: Deleted from names: invisible characters and C0/C1 controls that are not whitespace.
+_DELETE_TABLE: Final = str.maketrans(
+    dict.fromkeys(
+        [ord(c) for c in _INVISIBLE]
+        + [c for c in [*range(0x20), *range(0x7F, 0xA0)] if not chr(c).isspace()],
+        None,
+    )
+)
+
+#: Whole-cell spreadsheet placeholders that are never a name (compared casefolded).
+_PLACEHOLDERS: Final = frozenset(
+    {"n/a", "#n/a", "null", "none", "undefined", "#value!", "#ref!", "#name?", "#null!"}
+)
+
+_SCHEME_RE: Final = re.compile(r"([a-z][a-z0-9+.-]*)://", re.IGNORECASE)
+_AUTHORITY_END_RE: Final = re.compile(r"[/?#\\]")
+_PATH_END_RE: Final = re.compile(r"[?#]")
+_LINKEDIN_HOST_RE: Final = re.compile(r"(?:(?:www|m|mobile|touch|[a-z]{2})\.)?linkedin\.com")
+#: LinkedIn member/profile IDs (``ACoAA...``, ``ACwAA...``): case-sensitive base64url.
+_MEMBER_ID_RE: Final = re.compile(r"AC[A-Za-z0-9]AA[A-Za-z0-9_-]{25,}")
+_SALES_ID_RE: Final = re.compile(r"[A-Za-z0-9_-]+")
+#: Slugs that ``quote`` would leave unchanged (the fast path).
+_PLAIN_SLUG_RE: Final = re.compile(r"[a-z0-9_.~-]+")
+_BAD_SLUG_RE: Final = re.compile(r"[\s\x00-\x1f\x7f-\x9f\ufffd]")
+_DOTS_TABLE: Final = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
+_ASCII_LABEL_RE: Final = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+_PORT_RE: Final = re.compile(r"[0-9]*")
+
+_ORGANIZATION_KINDS: Final = frozenset({"company", "school", "showcase"})
+_SALES_LEAD_KINDS: Final = frozenset({"lead", "people"})
+
+
+def _unwrap(value: object) -> str | None:
+    """Return ``value`` stripped of surrounding spaces, quotes and brackets, or None."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip(_URL_WRAPPING)
+    return text or None
+
+
+def _decode_segment(segment: str) -> str | None:
+    """Percent-decode one path segment to NFC text; None if not UTF-8 or not a slug."""
+    try:
+        text = unquote(segment, errors="strict")
+    except UnicodeDecodeError:
+        return None
+    text = unicodedata.normalize("NFC", text)
+    if not text or text in {".", ".."} or _BAD_SLUG_RE.search(text):
+        return None
+    return text
+
+
+def _encode_slug(slug: str) -> str:
+    """Lowercase a decoded slug and percent-encode it once (a valid URI path segment)."""
+    slug = slug.lower()
+    return slug if _PLAIN_SLUG_RE.fullmatch(slug) else quote(slug, safe="")
+
+
+def _linkedin_path(segments: list[str]) -> str | None:
+    """Map raw path segments to the canonical path, or None when not a profile/page."""
+    kind = segments[0].lower()
+    if kind == "mwlite":  # LinkedIn Lite prefixes the ordinary path.
+        segments = segments[1:]
+        kind = segments[0].lower() if segments else ""
+    if len(segments) < 2:
+        return None
+    slug = _decode_segment(segments[1])
+    if slug is None:
+        return None
+    if kind == "in":
+        if _MEMBER_ID_RE.fullmatch(slug):
+            return f"/in/{slug}"
+        return f"/in/{_encode_slug(slug)}"
+    if kind in _ORGANIZATION_KINDS:
+        return f"/{kind}/{_encode_slug(slug)}"
+    if kind == "pub":
+        if slug.lower() == "dir":  # a directory search page, not a person
+            return None
+        parts = [slug]
+        for raw in segments[2:5]:
+            part = _decode_segment(raw)
+            if part is None:
+                return None
+            parts.append(part)
+        return "/pub/" + "/".join(_encode_slug(p) for p in parts)
+    if kind == "sales" and len(segments) >= 3:
+        section = slug.lower()
+        ident = _decode_segment(segments[2])
+        if ident is None:
+            return None
+        ident = ident.split(",", 1)[0]
+        if section in _SALES_LEAD_KINDS and _SALES_ID_RE.fullmatch(ident):
+            return f"/sales/lead/{ident}"
+        if section == "company" and ident.isascii() and ident.isdigit():
+            return f"/company/{ident}"
+    return None
+
+
+def canonical_linkedin_url(value: object) -> str | None:
+    """Return the canonical LinkedIn URL of a person or organization, or None.
+
+    The result is both what is sent as ``linkedin_url`` and the dedupe key.
+
+    Examples:
+        >>> canonical_linkedin_url(" www.LinkedIn.com/in/Jane-Doe/details/experience/?trk=x ")
+        'https://linkedin.com/in/jane-doe'
+        >>> canonical_linkedin_url("https://uk.linkedin.com/company/Acme/about/")
+        'https://linkedin.com/company/acme'
+        >>> canonical_linkedin_url("https://www.linkedin.com/in/jos%C3%A9") == (
+        ...     canonical_linkedin_url("linkedin.com/in/José/"))
+        True
+        >>> canonical_linkedin_url("https://www.linkedin.com/sales/people/ACwAAB1x,NAME_SEARCH,ab")
+        'https://linkedin.com/sales/lead/ACwAAB1x'
+        >>> canonical_linkedin_url("jane-doe") is None
+        True
+    """
+    text = _unwrap(value)
+    if text is None:
+        return None
+    match = _SCHEME_RE.match(text)
+    if match:
+        if match.group(1).lower() not in {"http", "https"}:
+            return None
+        text = text[match.end() :]
+    elif text.startswith("//"):
+        text = text[2:]
+    end = _AUTHORITY_END_RE.search(text)
+    if end is None or text[end.start()] != "/":
+        return None  # no path at all
+    host = text[: end.start()].rpartition("@")[2].partition(":")[0].lower().removesuffix(".")
+    if not _LINKEDIN_HOST_RE.fullmatch(host):
+        return None
+    path = text[end.start() :]
+    path_end = _PATH_END_RE.search(path)
+    if path_end is not None:
+        path = path[: path_end.start()]
+    segments = [s for s in path.split("/") if s]
+    if not segments:
+        return None
+    canonical_path = _linkedin_path(segments)
+    return None if canonical_path is None else _LINKEDIN_ORIGIN + canonical_path
+
+
+def _canonical_label(label: str) -> str | None:
+    """Validate one lowercase NFC host label (decoding ``xn--``); None when invalid."""
+    if label.isascii():
+        if not _ASCII_LABEL_RE.fullmatch(label):
+            return None
+        if not label.startswith("xn--"):
+            return label
+        try:
+            decoded = label[4:].encode("ascii").decode("punycode")
+        except UnicodeError:
+            return None
+        label = unicodedata.normalize("NFC", decoded.lower())
+        if label.isascii():  # an ASCII label never needs punycode: a bogus encoding
+            return None
+    if len(label) > 63 or label.startswith("-") or label.endswith("-"):
+        return None
+    for char in label:
+        if char.isascii():
+            if not (char.isalnum() or char == "-"):
+                return None
+        elif unicodedata.category(char)[0] not in "LMN":
+            return None
+    return label
+
+
+def canonical_domain(value: object) -> str | None:
+    """Return the canonical organization domain of a URL, host or email address, or None.
+
+    Examples:
+        >>> canonical_domain("https://www.Example.com:8080/path?q")
+        'example.com'
+        >>> canonical_domain("mailto:john@Acme.io")
+        'acme.io'
+        >>> canonical_domain("xn--mnchen-3ya.de")
+        'münchen.de'
+        >>> canonical_domain("localhost") is None
+        True
+    """
+    text = _unwrap(value)
+    if text is None:
+        return None
+    match = _SCHEME_RE.match(text)
+    if match:
+        text = text[match.end() :]
+    elif text[:7].lower() == "mailto:":
+        text = text[7:]
+    elif text.startswith("//"):
+        text = text[2:]
+    end = _AUTHORITY_END_RE.search(text)
+    if end is not None:
+        text = text[: end.start()]
+    host, _, port = text.rpartition("@")[2].partition(":")
+    if not _PORT_RE.fullmatch(port):
+        return None
+    host = unicodedata.normalize("NFC", host.translate(_DOTS_TABLE).lower()).removesuffix(".")
+    labels = host.split(".")
+    while len(labels) > 2 and labels[0] == "www":
+        labels = labels[1:]
+    if len(labels) < 2:
+        return None
+    canonical: list[str] = []
+    for label in labels:
+        checked = _canonical_label(label)
+        if checked is None:
+            return None
+        canonical.append(checked)
+    tld = canonical[-1]
+    if len(tld) < 2 or any(char.isdigit() for char in tld):
+        return None  # not a registrable name (e.g. an IP address)
+    return ".".join(canonical)
+
+
+def _clean_text(value: object) -> str | None:
+    """NFC, invisible characters removed, whitespace collapsed; None if blank."""
+    if not isinstance(value, str):
+        return None
+    text = unicodedata.normalize("NFC", value.translate(_DELETE_TABLE))
+    text = " ".join(text.split())
+    if not text or text.casefold() in _PLACEHOLDERS:
+        return None
+    return text
+
+
+def canonical_name(value: object) -> str | None:
+    r"""Return a person's name as it is sent: NFC, whitespace collapsed, case kept.
+
+    Values without any letter (``"-"``, ``"123"``) and spreadsheet placeholders
+    (``"N/A"``, ``"#N/A"``, ``"null"``) are unusable and give None.
+
+    Examples:
+        >>> canonical_name("  Zoë\u00a0 van\tder Berg ")
+        'Zoë van der Berg'
+        >>> canonical_name("N/A") is None
+        True
+    """
+    text = _clean_text(value)
+    if text is None or not any(char.isalpha() for char in text):
+        return None
+    return text
+
+
+def name_key(value: object) -> str | None:
+    """Return the dedupe key of a name: :func:`canonical_name`, casefolded.
+
+    Examples:
+        >>> name_key(" JOSÉ  García") == name_key("josé garcía")
+        True
+    """
+    text = canonical_name(value)
+    return None if text is None else text.casefold()
+
+
+def canonical_organization_name(value: object) -> str | None:
+    r"""Return an organization name as it is sent: NFC, whitespace collapsed, case kept.
+
+    Legal suffixes are kept (``"Acme Inc."`` stays ``"Acme Inc."``). Values without any
+    letter or digit, and spreadsheet placeholders, give None.
+
+    Examples:
+        >>> canonical_organization_name(" Acme\u00a0 Inc. ")
+        'Acme Inc.'
+    """
+    text = _clean_text(value)
+    if text is None or not any(char.isalnum() for char in text):
+        return None
+    return text

@@ -1,0 +1,207 @@
+"""Canonicalize a whole column: the scalar functions of ``_canonical`` mapped over Arrow.
+
+One code path serves pandas, polars and pyarrow: the column becomes an Arrow string
+array, each *distinct* value is canonicalized once, and the results are taken back to
+every row. The caller gets its own type back. pandas and polars are never imported
+here unless the caller already did (``sys.modules`` is checked before ``isinstance``).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+import pyarrow as pa
+
+from ._canonical import canonical_domain, canonical_linkedin_url, canonical_name
+
+if TYPE_CHECKING:
+    from typing import TypeGuard
+
+    import pandas as pd
+    import polars as pl
+
+__all__ = [
+    "canonicalize_domains",
+    "canonicalize_linkedin_urls",
+    "canonicalize_names",
+    "map_unique",
+]
+
+#: What the public helpers accept; each returns the type it was given.
+ColumnT = TypeVar("ColumnT", "pd.Series[Any]", "pl.Series", "pa.Array", "list[Any]")
+
+ScalarFn = Callable[[str], "str | None"]
+
+
+def _is_pandas_series(obj: object) -> TypeGuard[pd.Series[Any]]:
+    pd_module = sys.modules.get("pandas")
+    return pd_module is not None and isinstance(obj, pd_module.Series)
+
+
+def _is_polars_series(obj: object) -> TypeGuard[pl.Series]:
+    pl_module = sys.modules.get("polars")
+    return pl_module is not None and isinstance(obj, pl_module.Series)
+
+
+def _is_string_type(arrow_type: pa.DataType) -> bool:
+    """True for Arrow ``string``, ``large_string`` and ``string_view``."""
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return True
+    is_view = getattr(pa.types, "is_string_view", None)  # pyarrow >= 16
+    return bool(is_view is not None and is_view(arrow_type))
+
+
+def _to_string_array(array: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Return ``array`` as a ``string``/``large_string`` Array; non-string types become nulls."""
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    arrow_type = array.type
+    if pa.types.is_dictionary(arrow_type) and _is_string_type(arrow_type.value_type):
+        array = array.dictionary_decode()
+        arrow_type = array.type
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return array
+    if _is_string_type(arrow_type):  # string_view
+        return array.cast(pa.large_string())
+    return pa.nulls(len(array), pa.string())
+
+
+def map_unique(array: pa.Array, fn: ScalarFn) -> pa.Array:
+    """Apply ``fn`` to each distinct string of ``array`` once and spread the results.
+
+    Nulls stay null, as do cells of a non-string type; ``fn`` returning None gives null.
+    The result is ``large_string`` when the input is, otherwise ``string``.
+
+    Args:
+        array: An Arrow array (or chunked array) of strings, possibly dictionary-encoded.
+        fn: A pure function from one string to its canonical string or None.
+
+    Returns:
+        An Arrow string array as long as ``array``.
+
+    Examples:
+        >>> map_unique(pa.array(["a", None, "a"]), str.upper).to_pylist()
+        ['A', None, 'A']
+    """
+    strings = _to_string_array(array)
+    out_type = pa.large_string() if pa.types.is_large_string(strings.type) else pa.string()
+    encoded = strings.dictionary_encode()
+    mapped = pa.array([fn(value) for value in encoded.dictionary.to_pylist()], type=out_type)
+    return mapped.take(encoded.indices)
+
+
+def _pandas_to_arrow(series: pd.Series[Any]) -> pa.Array:
+    """Convert a pandas Series to Arrow; non-string cells of object columns become null."""
+    try:
+        array = pa.array(series, from_pandas=True)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        # Mixed object column (strings next to numbers, bytes, ...): keep only strings.
+        values = [value if isinstance(value, str) else None for value in series.to_numpy()]
+        return pa.array(values, type=pa.string())
+    return array
+
+
+def _pandas_result(series: pd.Series[Any], result: pa.Array) -> pd.Series[Any]:
+    import pandas as pd
+
+    dtype = series.dtype
+    if not isinstance(dtype, pd.StringDtype):
+        dtype = pd.StringDtype("pyarrow")
+    values = result.to_pandas(types_mapper=lambda _: dtype).array
+    out: pd.Series[Any] = pd.Series(values, index=series.index, name=series.name, copy=False)
+    return out
+
+
+def _apply(column: object, fn: ScalarFn) -> object:
+    """Map ``fn`` over the distinct values of ``column`` and return the column's own type."""
+    if _is_pandas_series(column):
+        return _pandas_result(column, map_unique(_pandas_to_arrow(column), fn))
+    if _is_polars_series(column):
+        import polars as pl
+
+        if column.dtype in (pl.String, pl.Categorical, pl.Enum, pl.Null):
+            result = map_unique(column.cast(pl.String).to_arrow(), fn)
+        else:
+            result = pa.nulls(len(column), pa.string())
+        return pl.Series(column.name, result, dtype=pl.String)
+    if isinstance(column, pa.ChunkedArray):
+        return pa.chunked_array([map_unique(column, fn)])
+    if isinstance(column, pa.Array):
+        return map_unique(column, fn)
+    if isinstance(column, (list, tuple)):
+        values = [value if isinstance(value, str) else None for value in column]
+        return type(column)(map_unique(pa.array(values, type=pa.string()), fn).to_pylist())
+    raise TypeError(
+        "expected a pandas Series, a polars Series, a pyarrow Array or a list of str, "
+        f"got {type(column).__name__}"
+    )
+
+
+def canonicalize_linkedin_urls(column: ColumnT) -> ColumnT:
+    """Canonicalize a column of LinkedIn URLs (see ``canonical_linkedin_url``).
+
+    Args:
+        column: A pandas or polars Series, a pyarrow (chunked) Array, or a list of str.
+
+    Returns:
+        The same kind of column: canonical URLs, null where a cell is not a usable
+        LinkedIn URL. pandas keeps the index and name and gets a string dtype (the
+        input's own if it had one, else ``string[pyarrow]``); polars gets ``pl.String``.
+
+    Raises:
+        TypeError: If ``column`` is none of the accepted types.
+
+    Examples:
+        >>> import pandas as pd
+        >>> s = pd.Series(["www.linkedin.com/in/Ada/", "https://uk.linkedin.com/in/ada?trk=x"])
+        >>> canonicalize_linkedin_urls(s).tolist()
+        ['https://linkedin.com/in/ada', 'https://linkedin.com/in/ada']
+    """
+    return cast("ColumnT", _apply(column, canonical_linkedin_url))
+
+
+def canonicalize_domains(column: ColumnT) -> ColumnT:
+    """Canonicalize a column of domains, website URLs or emails (see ``canonical_domain``).
+
+    Args:
+        column: A pandas or polars Series, a pyarrow (chunked) Array, or a list of str.
+
+    Returns:
+        The same kind of column: canonical domains, null where a cell has none.
+        pandas keeps the index and name and gets a string dtype; polars gets ``pl.String``.
+
+    Raises:
+        TypeError: If ``column`` is none of the accepted types.
+
+    Examples:
+        >>> import pandas as pd
+        >>> s = pd.Series(["https://www.Acme.io/x", "jane@acme.io", "n/a"], index=[7, 7, 9])
+        >>> out = canonicalize_domains(s.astype("string"))
+        >>> out.tolist(), out.index.tolist()
+        (['acme.io', 'acme.io', <NA>], [7, 7, 9])
+    """
+    return cast("ColumnT", _apply(column, canonical_domain))
+
+
+def canonicalize_names(column: ColumnT) -> ColumnT:
+    r"""Canonicalize a column of names to their display form (see ``canonical_name``).
+
+    Args:
+        column: A pandas or polars Series, a pyarrow (chunked) Array, or a list of str.
+
+    Returns:
+        The same kind of column: names with whitespace collapsed and case kept, null
+        where a cell is blank or unusable. pandas keeps the index and name and gets a
+        string dtype; polars gets ``pl.String``.
+
+    Raises:
+        TypeError: If ``column`` is none of the accepted types.
+
+    Examples:
+        >>> import pandas as pd
+        >>> canonicalize_names(pd.Series(["  Ada\u00a0 Lovelace ", 12.5], dtype=object)).tolist()
+        ['Ada Lovelace', <NA>]
+    """
+    return cast("ColumnT", _apply(column, canonical_name))
