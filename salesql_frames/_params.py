@@ -59,6 +59,11 @@ def complete_group(query: Mapping[str, object], kind: Kind) -> tuple[str, ...] |
     return None
 
 
+def groups(kind: Kind) -> tuple[tuple[str, ...], ...]:
+    """The complete parameter groups of ``kind``, most accurate first."""
+    return _GROUPS[kind]
+
+
 def requirement(kind: Kind) -> str:
     """Describe in words what a query of this kind needs."""
     return _REQUIREMENT[kind]

@@ -1,0 +1,341 @@
+"""The ``.salesql`` accessor (pandas) and namespace (polars).
+
+Both are the same class: it holds only the frame (pandas caches accessor objects, so
+nothing derived from the columns may live here) and hands everything to the pipeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from . import _constants as C
+from ._client import Client
+from ._enrich import Cache, RunOptions, run_enrichment, session
+from ._estimate import Estimate, estimate
+from ._flatten import Widths
+from ._frames import DtypeBackend, adapt
+from ._pacing import RateLimit
+from ._pipeline import Explode, Plan, build_plan
+
+__all__ = ["SalesQLAccessor", "register"]
+
+
+class SalesQLAccessor:
+    """SalesQL enrichment for a DataFrame: ``df.salesql.enrich_persons()`` and friends.
+
+    Works the same on pandas and polars and returns the caller's own frame type,
+    aligned with the input: same length, same order, and for pandas the same index.
+    """
+
+    def __init__(self, frame: Any) -> None:
+        self._frame = frame
+
+    # -- persons ---------------------------------------------------------------------
+
+    def plan_persons(
+        self,
+        *,
+        linkedin_url: str | None = None,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        full_name: str | None = None,
+        organization_name: str | None = None,
+        organization_domain: str | None = None,
+        only_missing: str | Sequence[str] | None = None,
+        match_if_direct_email: bool = False,
+        match_if_direct_phone: bool = False,
+    ) -> Plan:
+        """Show what `enrich_persons` would send, without sending anything.
+
+        Takes the same column arguments as `enrich_persons`.
+
+        Returns:
+            A `Plan`: the column mapping, rows, unique queries, invalid and skipped rows.
+
+        Examples:
+            >>> import pandas as pd, salesql_frames
+            >>> df = pd.DataFrame({"LinkedIn": ["linkedin.com/in/ada/", "https://www.linkedin.com/in/ADA"]})
+            >>> df.salesql.plan_persons().unique_queries
+            1
+        """
+        mapping = {
+            "linkedin_url": linkedin_url,
+            "first_name": first_name,
+            "last_name": last_name,
+            "full_name": full_name,
+            "organization_name": organization_name,
+            "organization_domain": organization_domain,
+        }
+        flags = {
+            "match_if_direct_email": match_if_direct_email,
+            "match_if_direct_phone": match_if_direct_phone,
+        }
+        return build_plan(
+            adapt(self._frame), "person", mapping, only_missing=only_missing, flags=flags
+        )
+
+    def enrich_persons(
+        self,
+        *,
+        linkedin_url: str | None = None,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        full_name: str | None = None,
+        organization_name: str | None = None,
+        organization_domain: str | None = None,
+        how: Literal["wide", "long"] = "wide",
+        explode: Explode | None = None,
+        only_missing: str | Sequence[str] | None = None,
+        match_if_direct_email: bool = False,
+        match_if_direct_phone: bool = False,
+        client: Client | None = None,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        cache: Cache = None,
+        max_credits: int | None = None,
+        rate_limit: RateLimit | None = None,
+        daily_limit: int | None = None,
+        concurrency: int = C.DEFAULT_CONCURRENCY,
+        prefix: str = C.DEFAULT_PREFIX,
+        max_emails: int = C.DEFAULT_WIDE_ITEMS,
+        max_phones: int = C.DEFAULT_WIDE_ITEMS,
+        max_work: int = C.DEFAULT_WIDE_ITEMS,
+        progress: bool = True,
+        dtype_backend: DtypeBackend = "numpy_nullable",
+    ) -> Any:
+        """Enrich every row with the SalesQL person it describes.
+
+        Columns are named by the API parameter they feed (``linkedin_url="Profile"``);
+        with none named, they are detected from common spreadsheet headers. Each row is
+        sent with its best complete group (LinkedIn URL; else name + domain; else name
+        + organization name), duplicates once, in bulk batches of up to 100.
+
+        Args:
+            linkedin_url: Column of LinkedIn profile (or Sales Navigator) URLs.
+            first_name: Column of first names (with ``last_name``).
+            last_name: Column of last names.
+            full_name: Column of full names.
+            organization_name: Column of company names.
+            organization_domain: Column of company domains, websites or email addresses.
+            how: ``"wide"`` (one row per input row, numbered columns for lists) or
+                ``"long"`` (one row per list item, see ``explode``).
+            explode: With ``how="long"``: ``"emails"``, ``"phones"`` or
+                ``"work_experience"``.
+            only_missing: Column name(s): send only rows where one of them is empty;
+                the others are ``skipped`` and cost nothing.
+            match_if_direct_email: Only match people with a direct (non-work) email.
+            match_if_direct_phone: Only match people with a direct phone number.
+            client: A `Client` to use; by default one is made from ``api_key`` /
+                ``base_url`` or the ``SALESQL_API_KEY`` / ``SALESQL_BASE_URL`` variables.
+            api_key: API key, when no ``client`` is given.
+            base_url: API root, when no ``client`` is given.
+            cache: The result store: None (default location, see `default_cache_path`),
+                a file path, or False for none. Stored answers are reused and cost
+                nothing; every batch is stored as soon as it is answered.
+            max_credits: Stop sending before the worst case (one credit per query)
+                would exceed this; unsent rows are ``skipped``.
+            rate_limit: Searches per minute of your plan (or ``(searches, seconds)``),
+                when no ``client`` is given; None learns it from 429s.
+            daily_limit: Searches per UTC day this call may use, when no ``client``.
+            concurrency: Bulk requests in flight at once.
+            prefix: Prefix of the result columns.
+            max_emails: Numbered email columns in wide output.
+            max_phones: Numbered phone columns in wide output.
+            max_work: Numbered work-experience columns in wide output.
+            progress: Show a progress bar (a widget in Jupyter).
+            dtype_backend: pandas only: ``"numpy_nullable"`` (``string``, ``boolean``,
+                ``Int64``) or ``"pyarrow"`` (``ArrowDtype``) result columns.
+
+        Returns:
+            The input frame (same type, length, order and index) with ``<prefix>status``,
+            ``<prefix>error`` and the result columns appended.
+
+        Examples:
+            >>> import pandas as pd, salesql_frames
+            >>> from salesql_frames import sandbox
+            >>> df = pd.DataFrame({"Person Linkedin Url": ["linkedin.com/in/sandrocarsava"]})
+            >>> with sandbox.serve() as sb:
+            ...     out = df.salesql.enrich_persons(client=sb.client(), progress=False)
+            >>> out.loc[0, "salesql_full_name"]
+            'Sandro Carsava'
+        """
+        plan = self.plan_persons(
+            linkedin_url=linkedin_url,
+            first_name=first_name,
+            last_name=last_name,
+            full_name=full_name,
+            organization_name=organization_name,
+            organization_domain=organization_domain,
+            only_missing=only_missing,
+            match_if_direct_email=match_if_direct_email,
+            match_if_direct_phone=match_if_direct_phone,
+        )
+        return run_enrichment(
+            self._frame,
+            plan,
+            how=how,
+            explode=explode,
+            widths=Widths(emails=max_emails, phones=max_phones, work=max_work),
+            prefix=prefix,
+            dtype_backend=dtype_backend,
+            options=RunOptions(client, api_key, base_url, cache, max_credits, rate_limit,
+                               daily_limit, concurrency, progress),
+        ).frame
+
+    # -- organizations ---------------------------------------------------------------
+
+    def plan_organizations(
+        self,
+        *,
+        linkedin_url: str | None = None,
+        organization_name: str | None = None,
+        organization_domain: str | None = None,
+        only_missing: str | Sequence[str] | None = None,
+    ) -> Plan:
+        """Show what `enrich_organizations` would send, without sending anything.
+
+        Examples:
+            >>> import polars as pl, salesql_frames
+            >>> df = pl.DataFrame({"Website": ["https://www.salesql.com/", "salesql.com"]})
+            >>> df.salesql.plan_organizations().unique_queries
+            1
+        """
+        mapping = {
+            "linkedin_url": linkedin_url,
+            "organization_name": organization_name,
+            "organization_domain": organization_domain,
+        }
+        return build_plan(adapt(self._frame), "organization", mapping, only_missing=only_missing)
+
+    def enrich_organizations(
+        self,
+        *,
+        linkedin_url: str | None = None,
+        organization_name: str | None = None,
+        organization_domain: str | None = None,
+        only_missing: str | Sequence[str] | None = None,
+        client: Client | None = None,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        cache: Cache = None,
+        max_credits: int | None = None,
+        rate_limit: RateLimit | None = None,
+        daily_limit: int | None = None,
+        concurrency: int = C.DEFAULT_CONCURRENCY,
+        prefix: str = C.DEFAULT_PREFIX,
+        progress: bool = True,
+        dtype_backend: DtypeBackend = "numpy_nullable",
+    ) -> Any:
+        """Enrich every row with the SalesQL organization it describes.
+
+        Each row is sent with its best parameter: LinkedIn company URL, else domain
+        (a website URL or an email address works), else name.
+
+        Args:
+            linkedin_url: Column of LinkedIn company URLs.
+            organization_name: Column of company names.
+            organization_domain: Column of domains, websites or email addresses.
+            only_missing: Column name(s): send only rows where one of them is empty.
+            client: A `Client` to use (see `enrich_persons`).
+            api_key: API key, when no ``client`` is given.
+            base_url: API root, when no ``client`` is given.
+            cache: The result store (see `enrich_persons`).
+            max_credits: Credit budget (see `enrich_persons`).
+            rate_limit: Searches per minute (see `enrich_persons`).
+            daily_limit: Searches per UTC day (see `enrich_persons`).
+            concurrency: Bulk requests in flight at once.
+            prefix: Prefix of the result columns.
+            progress: Show a progress bar.
+            dtype_backend: pandas only, as in `enrich_persons`.
+
+        Returns:
+            The input frame with ``<prefix>status``, ``<prefix>error`` and
+            ``<prefix>organization_*`` columns appended.
+
+        Examples:
+            >>> import polars as pl, salesql_frames
+            >>> from salesql_frames import sandbox
+            >>> df = pl.DataFrame({"Website": ["https://www.clarosys.com"]})
+            >>> with sandbox.serve() as sb:
+            ...     out = df.salesql.enrich_organizations(client=sb.client(), progress=False)
+            >>> out["salesql_status"].to_list()[0] in ("found", "not_found")
+            True
+        """
+        plan = self.plan_organizations(
+            linkedin_url=linkedin_url,
+            organization_name=organization_name,
+            organization_domain=organization_domain,
+            only_missing=only_missing,
+        )
+        return run_enrichment(
+            self._frame,
+            plan,
+            prefix=prefix,
+            dtype_backend=dtype_backend,
+            options=RunOptions(client, api_key, base_url, cache, max_credits, rate_limit,
+                               daily_limit, concurrency, progress),
+        ).frame
+
+    # -- estimates -------------------------------------------------------------------
+
+    def estimate_persons(
+        self,
+        *,
+        client: Client | None = None,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        cache: Cache = None,
+        **columns_and_filters: Any,
+    ) -> Estimate:
+        """Estimate `enrich_persons` without sending a query: the dry run.
+
+        Reports rows, valid rows, unique queries, those already in the result store,
+        what is left to send, the worst-case credits, and (with a key) the credits left
+        from ``GET /allowance``, which costs nothing.
+
+        Args:
+            client: A `Client`, or use ``api_key``/``base_url``/the environment.
+            api_key: API key, when no ``client`` is given.
+            base_url: API root, when no ``client`` is given.
+            cache: The result store to check (see `enrich_persons`).
+            **columns_and_filters: As for `plan_persons` (column names, ``only_missing``,
+                flags).
+
+        Examples:
+            >>> print(df.salesql.estimate_persons())  # doctest: +SKIP
+            rows                     200
+            ...
+        """
+        plan = self.plan_persons(**columns_and_filters)
+        with session(RunOptions(client, api_key, base_url, cache)) as (api, store):
+            return estimate(plan, api, store)
+
+    def estimate_organizations(
+        self,
+        *,
+        client: Client | None = None,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        cache: Cache = None,
+        **columns_and_filters: Any,
+    ) -> Estimate:
+        """Estimate `enrich_organizations` without sending a query (see `estimate_persons`).
+
+        Examples:
+            >>> print(df.salesql.estimate_organizations(organization_domain="Website"))  # doctest: +SKIP
+        """
+        plan = self.plan_organizations(**columns_and_filters)
+        with session(RunOptions(client, api_key, base_url, cache)) as (api, store):
+            return estimate(plan, api, store)
+
+
+def register() -> None:
+    """Register ``.salesql`` on pandas and polars DataFrames (idempotent)."""
+    import pandas as pd
+    import polars as pl
+
+    if getattr(pd.DataFrame, "salesql", None) is not SalesQLAccessor:
+        pd.api.extensions.register_dataframe_accessor("salesql")(SalesQLAccessor)
+    if getattr(pl.DataFrame, "salesql", None) is not SalesQLAccessor:
+        pl.api.register_dataframe_namespace("salesql")(SalesQLAccessor)

@@ -1,0 +1,200 @@
+"""Thin per-backend adapters: read input columns as Arrow, attach result columns.
+
+The pipeline only ever sees Arrow arrays and tables; these two small classes are the
+only code that knows pandas or polars. Results are attached by position, never by
+label, so duplicate labels and MultiIndexes come back exactly as they went in.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import sys
+from typing import Any, Literal, Protocol
+
+import numpy as np
+import pyarrow as pa
+
+from ._exceptions import SalesQLError
+
+__all__ = ["Frame", "adapt"]
+
+DtypeBackend = Literal["numpy_nullable", "pyarrow"]
+
+
+class Frame(Protocol):
+    """What the pipeline needs from a DataFrame, whatever its library."""
+
+    @property
+    def columns(self) -> list[str]: ...
+
+    @property
+    def height(self) -> int: ...
+
+    def strings(self, column: str) -> tuple[pa.Array, np.ndarray]:
+        """The column as an Arrow string array, plus a mask of non-text cells."""
+        ...
+
+    def with_results(self, results: pa.Table) -> Any:
+        """The input frame with ``results`` (one row per input row) appended."""
+        ...
+
+    def with_long_results(self, positions: np.ndarray, results: pa.Table) -> Any:
+        """Input rows repeated by ``positions`` (explode semantics) with ``results``."""
+        ...
+
+
+def adapt(frame: object, dtype_backend: DtypeBackend = "numpy_nullable") -> Frame:
+    """Wrap a pandas or polars DataFrame for the pipeline."""
+    pd = sys.modules.get("pandas")
+    if pd is not None and isinstance(frame, pd.DataFrame):
+        return PandasFrame(frame, dtype_backend)
+    pl = sys.modules.get("polars")
+    if pl is not None and isinstance(frame, pl.DataFrame):
+        return PolarsFrame(frame)
+    raise SalesQLError(f"expected a pandas or polars DataFrame, got {type(frame).__name__}")
+
+
+def _is_missing(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    pd = sys.modules.get("pandas")
+    return pd is not None and (value is pd.NA or value is pd.NaT)
+
+
+def _strings_from_objects(values: Any) -> tuple[pa.Array, np.ndarray]:
+    """Text cells kept, missing cells null, anything else null and flagged."""
+    texts: list[str | None] = []
+    bad = np.zeros(len(values), dtype=bool)
+    for i, value in enumerate(values):
+        if isinstance(value, str):
+            texts.append(value)
+        else:
+            texts.append(None)
+            if not _is_missing(value):
+                bad[i] = True
+    return pa.array(texts, type=pa.string()), bad
+
+
+class PandasFrame:
+    """pandas adapter."""
+
+    def __init__(self, frame: Any, dtype_backend: DtypeBackend) -> None:
+        self.frame = frame
+        self.dtype_backend = dtype_backend
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.frame.columns)
+
+    @property
+    def height(self) -> int:
+        return len(self.frame)
+
+    def strings(self, column: str) -> tuple[pa.Array, np.ndarray]:
+        import pandas as pd
+
+        series = self.frame[column]
+        if isinstance(series, pd.DataFrame):
+            raise SalesQLError(f"column {column!r} appears more than once; rename the duplicates")
+        dtype = series.dtype
+        is_arrow_text = isinstance(dtype, pd.ArrowDtype) and (
+            pa.types.is_string(dtype.pyarrow_dtype) or pa.types.is_large_string(dtype.pyarrow_dtype)
+        )
+        if isinstance(dtype, pd.StringDtype) or is_arrow_text:
+            array = pa.array(series.array)
+            return array.cast(pa.string()), np.zeros(len(series), dtype=bool)
+        return _strings_from_objects(series.to_numpy(dtype=object, na_value=None))
+
+    def _to_pandas(self, table: pa.Table, index: Any) -> Any:
+        import pandas as pd
+
+        if self.dtype_backend == "pyarrow":
+            frame = table.to_pandas(types_mapper=pd.ArrowDtype)
+        else:
+            frame = table.to_pandas(types_mapper=_nullable_types().get)
+        frame.index = index
+        return frame
+
+    def with_results(self, results: pa.Table) -> Any:
+        import pandas as pd
+
+        left = self.frame.drop(columns=[c for c in results.column_names if c in self.frame])
+        return pd.concat([left, self._to_pandas(results, left.index)], axis=1)
+
+    def with_long_results(self, positions: np.ndarray, results: pa.Table) -> Any:
+        import pandas as pd
+
+        left = self.frame.drop(columns=[c for c in results.column_names if c in self.frame])
+        left = left.iloc[positions]
+        return pd.concat([left, self._to_pandas(results, left.index)], axis=1)
+
+
+@functools.cache
+def _nullable_types() -> dict[pa.DataType, Any]:
+    """Arrow type -> pandas nullable dtype, for ``to_pandas(types_mapper=...)``."""
+    import pandas as pd
+
+    return {
+        pa.string(): pd.StringDtype(),
+        pa.large_string(): pd.StringDtype(),
+        pa.bool_(): pd.BooleanDtype(),
+        pa.int64(): pd.Int64Dtype(),
+        pa.int32(): pd.Int32Dtype(),
+        pa.float64(): pd.Float64Dtype(),
+    }
+
+
+class PolarsFrame:
+    """polars adapter."""
+
+    def __init__(self, frame: Any) -> None:
+        self.frame = frame
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.frame.columns)
+
+    @property
+    def height(self) -> int:
+        return int(self.frame.height)
+
+    def strings(self, column: str) -> tuple[pa.Array, np.ndarray]:
+        import polars as pl
+
+        series = self.frame.get_column(column)
+        if series.dtype in (pl.Categorical, pl.Enum):
+            series = series.cast(pl.String)
+        if series.dtype == pl.String:
+            array = series.to_arrow()
+            return array.cast(pa.string()), np.zeros(len(series), dtype=bool)
+        if series.dtype == pl.Null:
+            return pa.nulls(len(series), pa.string()), np.zeros(len(series), dtype=bool)
+        if series.dtype == pl.Object:
+            return _strings_from_objects(series.to_list())
+        bad = series.is_not_null().to_numpy()
+        if series.dtype.is_float():
+            bad &= ~series.is_nan().fill_null(False).to_numpy()
+        return pa.nulls(len(series), pa.string()), bad
+
+    def _results(self, results: pa.Table) -> Any:
+        import polars as pl
+
+        frame = pl.from_arrow(results)
+        assert isinstance(frame, pl.DataFrame)
+        return frame
+
+    def with_results(self, results: pa.Table) -> Any:
+        import polars as pl
+
+        left = self.frame.drop([c for c in results.column_names if c in self.frame.columns])
+        return pl.concat([left, self._results(results)], how="horizontal")
+
+    def with_long_results(self, positions: np.ndarray, results: pa.Table) -> Any:
+        import polars as pl
+
+        left = self.frame.drop([c for c in results.column_names if c in self.frame.columns])
+        left = left[pl.Series(positions, dtype=pl.Int64)] if len(positions) else left.clear()
+        return pl.concat([left, self._results(results)], how="horizontal")

@@ -1,0 +1,38 @@
+"""A progress bar over queries: a widget in Jupyter, a text bar elsewhere."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class Progress:
+    """Counts queries done, with found / not found / credits in the postfix.
+
+    Args:
+        total: Queries to send.
+        kind: ``"person"`` or ``"organization"``, for the label.
+        enabled: False makes every method a no-op.
+    """
+
+    def __init__(self, total: int, *, kind: str, enabled: bool = True) -> None:
+        self.counts = {"cached": 0, "found": 0, "not_found": 0, "errors": 0, "credits": 0}
+        self._bar: Any = None
+        if enabled and total:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=total, desc=f"SalesQL {kind}s", unit="query", leave=True)
+
+    def advance(self, done: int, **counts: int) -> None:
+        """Mark ``done`` more queries finished and add to the named counters."""
+        for name, value in counts.items():
+            self.counts[name] += value
+        if self._bar is not None:
+            self._bar.set_postfix(self.counts, refresh=False)
+            self._bar.update(done)
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._bar is not None:
+            self._bar.close()
