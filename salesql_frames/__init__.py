@@ -25,6 +25,7 @@ from ._canonical import (
 )
 from ._canonical_series import canonicalize_domains, canonicalize_linkedin_urls, canonicalize_names
 from ._client import Client
+from ._estimate import Estimate
 from ._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -39,12 +40,16 @@ from ._exceptions import (
     QuotaExhaustedWarning,
     RateLimitError,
     ResponseError,
+    RunStoppedWarning,
     SalesQLError,
+    SalesQLWarning,
     ServerError,
 )
 from ._mapping import MappingError
 from ._models import Allowance, Record
+from ._pacing import Pacer
 from ._pipeline import Plan
+from ._store import CacheInfo, ResultStore, cache_info, clear_cache, default_cache_path
 
 register()
 
@@ -54,17 +59,30 @@ __all__ = [
     "APITimeoutError",
     "Allowance",
     "AuthenticationError",
+    "CacheInfo",
     "Client",
     "ConfigurationError",
+    "Estimate",
     "InvalidQueryError",
     "InvalidRequestError",
+    "MappingError",
     "MissingAPIKeyError",
     "NotFoundError",
-    "MappingError",
+    "Pacer",
     "Plan",
     "QuotaExhaustedError",
     "QuotaExhaustedWarning",
+    "RateLimitError",
+    "Record",
+    "ResponseError",
+    "ResultStore",
+    "RunStoppedWarning",
     "SalesQLAccessor",
+    "SalesQLError",
+    "SalesQLWarning",
+    "ServerError",
+    "__version__",
+    "cache_info",
     "canonical_domain",
     "canonical_linkedin_url",
     "canonical_name",
@@ -72,13 +90,9 @@ __all__ = [
     "canonicalize_domains",
     "canonicalize_linkedin_urls",
     "canonicalize_names",
+    "clear_cache",
+    "default_cache_path",
     "name_key",
     "register",
-    "RateLimitError",
-    "Record",
-    "ResponseError",
-    "SalesQLError",
-    "ServerError",
-    "__version__",
     "sandbox",
 ]

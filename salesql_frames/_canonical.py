@@ -77,6 +77,12 @@ _DOTS_TABLE: Final = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."}
 _ASCII_LABEL_RE: Final = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _PORT_RE: Final = re.compile(r"[0-9]*")
 
+#: The common case, answered without the general parser: a plain profile URL.
+_PLAIN_PROFILE_RE: Final = re.compile(
+    r"(?:https?://)?(?:(?:www|[a-z]{2})\.)?linkedin\.com/in/([a-z0-9-]{3,100})/?(?:[?#].*)?",
+    re.IGNORECASE,
+)
+
 _ORGANIZATION_KINDS: Final = frozenset({"company", "school", "showcase"})
 _SALES_LEAD_KINDS: Final = frozenset({"lead", "people"})
 
@@ -168,6 +174,9 @@ def canonical_linkedin_url(value: object) -> str | None:
     text = _unwrap(value)
     if text is None:
         return None
+    plain = _PLAIN_PROFILE_RE.fullmatch(text)
+    if plain is not None and not _MEMBER_ID_RE.fullmatch(plain.group(1)):
+        return f"{_LINKEDIN_ORIGIN}/in/{plain.group(1).lower()}"
     match = _SCHEME_RE.match(text)
     if match:
         if match.group(1).lower() not in {"http", "https"}:
@@ -233,6 +242,9 @@ def canonical_domain(value: object) -> str | None:
     text = _unwrap(value)
     if text is None:
         return None
+    plain = _PLAIN_PROFILE_RE.fullmatch(text)
+    if plain is not None and not _MEMBER_ID_RE.fullmatch(plain.group(1)):
+        return f"{_LINKEDIN_ORIGIN}/in/{plain.group(1).lower()}"
     match = _SCHEME_RE.match(text)
     if match:
         text = text[match.end() :]

@@ -37,7 +37,9 @@ from ._exceptions import (
     ServerError,
 )
 from ._models import Allowance, Record
+from ._pacing import Pacer, RateLimit
 from ._params import Kind, Query, validate_query
+from ._store import account_fingerprint
 
 __all__ = ["Client"]
 
@@ -83,6 +85,11 @@ class Client:
             5 s. A ``(connect, read)`` pair sets both. Never unbounded.
         max_retries: How often a failed request is retried (connection errors, 408, 429
             within a minute, 5xx). 400/401/403/404/422 are never retried.
+        rate_limit: The plan's searches per minute, or a ``(searches, seconds)``
+            window. Requests are paced to it, so no 429 is provoked. None (the
+            default) learns the limit from 429s and ``Retry-After``.
+        daily_limit: Searches this client may send per UTC day; past it, requests
+            fail with `QuotaExhaustedError` before anything is sent.
         transport: An ``httpx`` transport, for tests.
 
     Examples:
@@ -100,6 +107,8 @@ class Client:
         base_url: str | None = None,
         timeout: float | tuple[float, float] | None = None,
         max_retries: int = C.MAX_RETRIES,
+        rate_limit: RateLimit | None = None,
+        daily_limit: int | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get(C.API_KEY_ENV)
@@ -109,6 +118,7 @@ class Client:
             raise ConfigurationError(f"max_retries must be >= 0, got {max_retries}")
         self.max_retries = max_retries
         self.timeout = _make_timeout(timeout)
+        self.pacer = Pacer(rate_limit, daily_limit)
         self._transport = transport
         self._http = self._open()
 
@@ -139,7 +149,13 @@ class Client:
 
     def __getstate__(self) -> dict[str, Any]:
         # The key never enters a pickle: an unpickled client reads SALESQL_API_KEY again.
-        return {"base_url": self.base_url, "timeout": self.timeout, "max_retries": self.max_retries}
+        return {
+            "base_url": self.base_url,
+            "timeout": self.timeout,
+            "max_retries": self.max_retries,
+            "pacer": (self.pacer.known and (self.pacer.allowance, self.pacer.window)) or None,
+            "daily_limit": self.pacer.daily_limit,
+        }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         key = os.environ.get(C.API_KEY_ENV)
@@ -147,6 +163,7 @@ class Client:
         self.base_url = state["base_url"]
         self.timeout = state["timeout"]
         self.max_retries = state["max_retries"]
+        self.pacer = Pacer(state["pacer"], state["daily_limit"])
         self._transport = None
         self._http = self._open()
 
@@ -154,6 +171,16 @@ class Client:
     def has_api_key(self) -> bool:
         """Whether a key is configured (the key itself is never exposed)."""
         return self._api_key is not None
+
+    @property
+    def account(self) -> str | None:
+        """A short non-reversible fingerprint of (key, base URL), or None without a key.
+
+        The result store files answers under it, so accounts never share answers.
+        """
+        if self._api_key is None:
+            return None
+        return account_fingerprint(self._api_key.reveal(), self.base_url)
 
     # -- endpoints -------------------------------------------------------------------
 
@@ -283,7 +310,8 @@ class Client:
             raise InvalidQueryError(
                 f"a bulk request takes 1 to {C.MAX_BULK_QUERIES} queries, got {len(batch)}"
             )
-        body = self._json(self._request("POST", path, json_body=list(batch)), path)
+        response = self._request("POST", path, json_body=list(batch), weight=len(batch))
+        body = self._json(response, path)
         if not isinstance(body, list):
             raise ResponseError(
                 f"POST {path}: expected a JSON array, got {type(body).__name__}",
@@ -309,7 +337,7 @@ class Client:
     def _enrich_one(self, kind: Kind, path: str, params: Mapping[str, object]) -> Record | None:
         query = validate_query(params, kind)
         wire = {name: _wire_value(value) for name, value in query.items()}
-        response = self._request("GET", path, params=wire, not_found_ok=True)
+        response = self._request("GET", path, params=wire, not_found_ok=True, weight=1)
         body = self._json(response, path)
         if response.status_code == 404:
             return None
@@ -330,27 +358,47 @@ class Client:
         params: Mapping[str, str] | None = None,
         json_body: object = None,
         not_found_ok: bool = False,
+        weight: int = 0,
     ) -> httpx.Response:
-        """Send one API request with retries; return a 2xx (or an accepted 404) response."""
+        """Send one API request with pacing and retries.
+
+        Args:
+            method: HTTP method.
+            path: Endpoint path below the base URL.
+            params: Query parameters.
+            json_body: JSON request body.
+            not_found_ok: Return a reference-style 404 (``{"error": ...}``) as is.
+            weight: Searches the request counts toward the rate limit.
+
+        Returns:
+            A 2xx response (or an accepted 404).
+        """
         secret = self._require_key(path)
         headers = {"Authorization": f"Bearer {secret.reveal()}"}
         resent_after_send = False
         for attempt in _attempts(self.max_retries):
+            self.pacer.acquire(weight, path)
             started = time.perf_counter()
             try:
                 response = self._http.request(
                     method, path, params=params, json=json_body, headers=headers
                 )
             except httpx.TransportError as exc:
-                error: SalesQLError = _transport_error(exc, method, path)
+                lost = _transport_error(exc, method, path)
+                error: SalesQLError = lost
+                if not lost.sent:
+                    self.pacer.release(weight)  # never reached the server
                 logger.info("%s %s failed: %s", method, path, type(exc).__name__)
             else:
                 elapsed_ms = (time.perf_counter() - started) * 1000
                 logger.debug("%s %s -> %d in %.0f ms", method, path, response.status_code,
                              elapsed_ms)
                 if response.is_success or (not_found_ok and _is_not_found(response)):
+                    self.pacer.on_success()
                     return response
                 error = _status_error(response, method, path, secret)
+                if isinstance(error, RateLimitError):
+                    self.pacer.on_rate_limited(weight, error.retry_after)
             delay = _retry_delay(error, attempt)
             if delay is None or attempt >= self.max_retries:
                 raise error
@@ -412,7 +460,7 @@ def _retry_delay(error: SalesQLError, attempt: int) -> float | None:
 
 def _backoff(attempt: int) -> float:
     """Exponential backoff with jitter: 0.5 s doubling to 8 s, times 0.75-1.0."""
-    delay = min(C.INITIAL_RETRY_DELAY * 2**attempt, C.MAX_RETRY_DELAY)
+    delay: float = min(C.INITIAL_RETRY_DELAY * 2.0**attempt, C.MAX_RETRY_DELAY)
     return delay * (1 - 0.25 * random.random())
 
 

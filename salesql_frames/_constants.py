@@ -79,3 +79,27 @@ STATUS_SKIPPED: Final = "skipped"
 
 DEFAULT_PREFIX: Final = "salesql_"
 DEFAULT_WIDE_ITEMS: Final = 3
+
+# The durable result store.
+CACHE_FILE_NAME: Final = "results.sqlite3"
+#: Found answers are reused for 30 days: contact data goes stale slowly, and re-buying
+#: it costs a credit per person.
+FOUND_TTL: Final = 30 * 24 * 3600.0
+#: Not-found answers are reused for 7 days: new profiles appear, and a retry is free.
+NOT_FOUND_TTL: Final = 7 * 24 * 3600.0
+
+# Pacing.
+#: Parallel requests per client unless told otherwise.
+DEFAULT_CONCURRENCY: Final = 2
+#: A known window is treated as this much longer, for clock skew and latency.
+WINDOW_MARGIN: Final = 1.03
+WINDOW_SLACK_SECONDS: Final = 0.05
+#: Adaptive mode: after a 429, the learned window allowance is multiplied by this...
+ADAPTIVE_DECREASE: Final = 0.7
+#: ...and recovers by this share of the best allowance per window without a 429.
+ADAPTIVE_INCREASE: Final = 0.05
+#: Batches once a limit is known: at most this share of the window per request, so
+#: searches are spread across the window instead of sent in one burst.
+BATCH_SHARE_OF_WINDOW: Final = 1 / 6
+#: On KeyboardInterrupt, how long to wait for batches in flight to be answered and stored.
+INTERRUPT_GRACE_SECONDS: Final = 5.0

@@ -38,7 +38,9 @@ __all__ = [
     "QuotaExhaustedWarning",
     "RateLimitError",
     "ResponseError",
+    "RunStoppedWarning",
     "SalesQLError",
+    "SalesQLWarning",
     "ServerError",
 ]
 
@@ -120,7 +122,8 @@ class APIStatusError(SalesQLError):
         self.path = path
 
     def __reduce__(self) -> tuple[object, ...]:
-        state = {"status": self.status, "detail": self.detail, "path": self.path}
+        state: dict[str, object] = {"status": self.status, "detail": self.detail,
+                                    "path": self.path}
         state.update(self._extra_state())
         return (_rebuild, (type(self), str(self), state))
 
@@ -198,7 +201,19 @@ class ServerError(APIStatusError):
     """5xx: the server failed; the request may be retried."""
 
 
-class QuotaExhaustedWarning(UserWarning):
+class SalesQLWarning(UserWarning):
+    """Base class of the warnings `salesql_frames` issues."""
+
+
+class RunStoppedWarning(SalesQLWarning):
+    """A run stopped early (credit budget, persistent 429s); unsent rows are ``skipped``.
+
+    Finished answers are kept in the result store: running the same call again sends
+    only what was not finished.
+    """
+
+
+class QuotaExhaustedWarning(RunStoppedWarning):
     """A run stopped early at the daily cap; unsent rows are marked ``skipped``."""
 
 

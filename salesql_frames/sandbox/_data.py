@@ -13,20 +13,19 @@ like (see ``salesql-facts.md``): only ``uuid``, ``first_name``, ``last_name``,
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import functools
-import gc
 import hashlib
 import unicodedata
 from bisect import bisect
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from itertools import accumulate
 from random import Random
 from typing import Any, Final, Literal
 from urllib.parse import quote
 
 from .._constants import FREE_PROFILE_URL
+from .._gc import paused_gc
 from .._params import complete_group
 from ._identity import (
     display_name,
@@ -527,7 +526,7 @@ def synthetic_person_records(n: int, *, seed: int = 0,
         shape: ``"documented"`` or ``"lean"``.
     """
     source = DataSource(seed=seed, shape=shape)
-    with _no_gc():
+    with paused_gc():
         return [source.make_person(f"li:synthetic-person-{index}", None) for index in range(n)]
 
 
@@ -537,20 +536,8 @@ def synthetic_organization_records(n: int, *, seed: int = 0) -> list[Record]:
     Record ``i`` is the one a sandbox with the same ``seed`` returns for
     ``https://linkedin.com/company/synthetic-organization-<i>`` when that identity is found.
     """
-    with _no_gc():
+    with paused_gc():
         return [
             _organization(seed, *_organization_from_slug(f"synthetic-organization-{index}"))
             for index in range(n)
         ]
-
-
-@contextlib.contextmanager
-def _no_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building many acyclic records."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()

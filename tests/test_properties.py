@@ -1,0 +1,101 @@
+"""Property-based tests (hypothesis) of alignment, dedupe and resuming, over the sandbox."""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import salesql_frames as sf
+from salesql_frames import Client, sandbox
+
+SLUGS = [f"prop-person-{i}" for i in range(12)]
+COSMETICS = [
+    "https://linkedin.com/in/{}",
+    "https://www.linkedin.com/in/{}/",
+    "linkedin.com/in/{}",
+    "http://uk.linkedin.com/in/{}?trk=x",
+    "https://www.linkedin.com/in/{}/details/experience/",
+    "  https://LinkedIn.com/in/{}  ",
+]
+INVALID = [None, "", "   ", "n/a", "https://twitter.com/someone"]
+
+cells = st.one_of(
+    st.tuples(st.sampled_from(range(len(SLUGS))), st.sampled_from(COSMETICS),
+              st.booleans()).map(
+        lambda t: (t[1].format(SLUGS[t[0]].upper() if t[2] else SLUGS[t[0]]), t[0])
+    ),
+    st.sampled_from(INVALID).map(lambda v: (v, None)),
+)
+PROPERTY_SETTINGS = settings(max_examples=25, deadline=None,
+                             suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[sandbox.Sandbox]:
+    with sandbox.serve(seed=11) as sb:
+        yield sb
+
+
+def enrich(sb: sandbox.Sandbox, urls: list[str | None], **options: object) -> pd.DataFrame:
+    index = pd.Index([f"r{i % 3}" for i in range(len(urls))])
+    frame = pd.DataFrame({"linkedin_url": pd.Series(urls, dtype=object, index=index)})
+    with Client(sb.api_key, base_url=sb.base_url) as api:
+        return frame.salesql.enrich_persons(client=api, progress=False, **options)
+
+
+@PROPERTY_SETTINGS
+@given(rows=st.lists(cells, max_size=60))
+def test_output_is_aligned_and_sends_each_identity_once(
+    server: sandbox.Sandbox, rows: list[tuple[str | None, int | None]]
+) -> None:
+    urls = [url for url, _ in rows]
+    before = server.counters.searches
+    out = enrich(server, urls, cache=False)
+    sent = server.counters.searches - before
+
+    assert len(out) == len(urls)
+    assert list(out["linkedin_url"].astype(object).where(out["linkedin_url"].notna(), None)) == urls
+    assert list(out.index) == [f"r{i % 3}" for i in range(len(urls))]
+    identities = {slug for _, slug in rows if slug is not None}
+    assert sent <= len(identities)
+    assert sent == len(identities)  # nothing cached here: each identity exactly once
+    for (url, slug), status, got in zip(rows, out["salesql_status"], out["salesql_linkedin_url"]):
+        if slug is None:
+            assert status == "invalid_input"
+            continue
+        truth = server.lookup_person({"linkedin_url": f"https://linkedin.com/in/{SLUGS[slug]}"})
+        assert status == ("found" if truth else "not_found")
+        assert (got if truth else None) == (truth["linkedin_url"] if truth else None)
+
+
+@PROPERTY_SETTINGS
+@given(rows=st.lists(cells, min_size=1, max_size=60), budget=st.integers(0, 8))
+def test_resuming_twice_sends_what_resuming_once_sends(
+    server: sandbox.Sandbox, rows: list[tuple[str | None, int | None]], budget: int
+) -> None:
+    urls = [url for url, _ in rows]
+    identities = {slug for _, slug in rows if slug is not None}
+    with tempfile.TemporaryDirectory() as folder:
+        store = Path(folder) / "r.db"
+        start = server.counters.searches
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", sf.RunStoppedWarning)
+            partial = enrich(server, urls, cache=store, max_credits=budget)  # "interrupted"
+        after_partial = server.counters.searches
+        once = enrich(server, urls, cache=store)
+        after_once = server.counters.searches
+        twice = enrich(server, urls, cache=store)
+        after_twice = server.counters.searches
+
+    assert after_once - start == len(identities)  # partial + resume: each identity once
+    assert after_twice == after_once  # resuming again sends nothing
+    pd.testing.assert_frame_equal(once, twice)
+    assert (partial["salesql_status"] == "skipped").sum() <= len(urls)
+    assert after_partial - start <= len(identities)
