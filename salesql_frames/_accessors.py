@@ -121,7 +121,10 @@ class SalesQLAccessor:
             how: ``"wide"`` (one row per input row, numbered columns for lists) or
                 ``"long"`` (one row per list item, see ``explode``).
             explode: With ``how="long"``: ``"emails"``, ``"phones"`` or
-                ``"work_experience"``.
+                ``"work_experience"``. Long output has ``<prefix>row`` (the input row
+                position) and the item columns (``<prefix>email``, ``..._type``, ...);
+                with ``"phones"``, ``<prefix>phone`` holds each phone instead of the
+                best pick.
             only_missing: Column name(s): send only rows where one of them is empty;
                 the others are ``skipped`` and cost nothing.
             match_if_direct_email: Only match people with a direct (non-work) email.

@@ -102,6 +102,7 @@ class Sandbox:
             organization_credit=organization_credit,
         )
         self._stopping = threading.Event()
+        self._clients: list[Client] = []
         self._server: SandboxHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._state_lock = threading.Lock()
@@ -135,6 +136,8 @@ class Sandbox:
             already = self._stopping.is_set()
             self._stopping.set()
             server, thread = self._server, self._thread
+        while self._clients:
+            self._clients.pop().close()  # clients handed out by `client()` do not outlive the sandbox
         if already or server is None or thread is None:
             return
         server.shutdown()
@@ -180,6 +183,8 @@ class Sandbox:
     def client(self, **options: Any) -> Client:
         """A `salesql_frames.Client` for this sandbox, its key and base URL filled in.
 
+        The sandbox closes the clients it handed out when it stops.
+
         Args:
             **options: Further `Client` options (``rate_limit``, ``max_retries``, ...).
 
@@ -190,7 +195,9 @@ class Sandbox:
         """
         from .._client import Client
 
-        return Client(self.api_key, base_url=self.base_url, **options)
+        client = Client(self.api_key, base_url=self.base_url, **options)
+        self._clients.append(client)
+        return client
 
     def reset_counters(self) -> None:
         """Zero `counters` (credits, rate-limit windows and faults are left as they are)."""
