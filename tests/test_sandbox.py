@@ -411,7 +411,7 @@ def test_synthetic_records_match_the_server_and_are_fast() -> None:
     organizations = sandbox.synthetic_organization_records(200, seed=5)
     assert all(set(record) == ORGANIZATION_KEYS for record in organizations)
     with sandbox.serve(seed=5, not_found_rate=0.0) as server:
-        url = profile("synthetic-person-7")
+        url = profile("synthetic-7")
         assert server.lookup_person({"linkedin_url": url}) == records[7]
 
 

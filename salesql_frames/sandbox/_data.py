@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import functools
 import hashlib
+import re
 import unicodedata
 from bisect import bisect
 from collections.abc import Mapping, Sequence
@@ -166,6 +167,10 @@ _ASCII_FOLD: Final = str.maketrans(
 )
 
 
+#: A public profile slug that starts with a first and a last name.
+_NAMED_SLUG_RE: Final = re.compile(r"([a-z]{2,})-([a-z]{2,})(?:-[a-z0-9]+)*")
+
+
 def _digest(seed: int, identity: str) -> bytes:
     return hashlib.blake2b(
         f"{seed}\x1f{identity}".encode(), digest_size=16, person=b"salesql-sandbox"
@@ -208,6 +213,14 @@ def _digits(rng: Random, pattern: str) -> str:
     """Fill each ``#`` of ``pattern`` with a random digit."""
     template, count = _phone_template(pattern)
     return template.format(*str(rng.randrange(10**count)).zfill(count))
+
+
+def _name_from_slug(slug: str) -> tuple[str, str] | None:
+    """``"raj-haddad-060"`` -> ``("Raj", "Haddad")``: profiles read like their owners."""
+    match = _NAMED_SLUG_RE.fullmatch(slug)
+    if match is None:
+        return None
+    return match.group(1).capitalize(), match.group(2).capitalize()
 
 
 def _url_slug(slug: str) -> str:
@@ -324,6 +337,7 @@ class DataSource:
         last = _pick(rng, LAST_NAMES)
         if identity.startswith("li:"):
             slug = identity[3:]
+            first, last = _name_from_slug(slug) or (first, last)
         else:
             slug = f"{_slug_words(first + ' ' + last)}-{digest.hex()[:6]}"
         return first, last, slug, _pick(rng, COMPANIES)
@@ -518,7 +532,7 @@ def synthetic_person_records(n: int, *, seed: int = 0,
     """Return ``n`` found person records, as the bulk endpoint returns them.
 
     Record ``i`` is the one a sandbox with the same ``seed`` and ``shape`` returns for
-    ``https://linkedin.com/in/synthetic-person-<i>`` when that identity is found.
+    ``https://linkedin.com/in/synthetic-<i>`` when that identity is found.
 
     Args:
         n: How many records.
@@ -527,7 +541,7 @@ def synthetic_person_records(n: int, *, seed: int = 0,
     """
     source = DataSource(seed=seed, shape=shape)
     with paused_gc():
-        return [source.make_person(f"li:synthetic-person-{index}", None) for index in range(n)]
+        return [source.make_person(f"li:synthetic-{index}", None) for index in range(n)]
 
 
 def synthetic_organization_records(n: int, *, seed: int = 0) -> list[Record]:
