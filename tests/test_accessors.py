@@ -404,3 +404,51 @@ def test_rerun_on_enriched_frame_replaces_result_columns(client: Client, make: M
     once = frame.salesql.enrich_persons(client=client, progress=False)
     twice = once.salesql.enrich_persons(client=client, progress=False)
     assert list(twice.columns) == list(once.columns)
+
+
+@pytest.mark.parametrize(
+    ("header", "param"),
+    [
+        ("LinkedIn", "linkedin_url"),
+        ("Person Linkedin Url", "linkedin_url"),
+        ("Profile URL", "linkedin_url"),
+        ("linkedin_url", "linkedin_url"),
+        ("First Name", "first_name"),
+        ("Last Name", "last_name"),
+        ("Full Name", "full_name"),
+        ("Name", "full_name"),
+        ("Company", "organization_name"),
+        ("Company Name", "organization_name"),
+        ("Account Name", "organization_name"),
+        ("Website", "organization_domain"),
+        ("Company Website", "organization_domain"),
+        ("Domain", "organization_domain"),
+        ("  company_website ", "organization_domain"),
+    ],
+)
+def test_spreadsheet_headers_are_detected(header: str, param: str) -> None:
+    from salesql_frames._mapping import detect_columns
+
+    assert detect_columns([header], "person") == {param: header}
+
+
+def test_organization_headers_are_detected() -> None:
+    frame = pd.DataFrame({"Account Name": ["Acme"], "Company Website": ["acme.io"],
+                          "Company LinkedIn URL": ["linkedin.com/company/acme"]})
+    assert frame.salesql.plan_organizations().mapping == {
+        "linkedin_url": "Company LinkedIn URL",
+        "organization_name": "Account Name",
+        "organization_domain": "Company Website",
+    }
+
+
+def test_sync_api_works_inside_a_running_event_loop(sb: sandbox.Sandbox) -> None:
+    import asyncio
+
+    async def notebook_cell() -> Any:  # Jupyter runs cells inside a running loop
+        frame = pd.DataFrame({"linkedin_url": ["linkedin.com/in/sandrocarsava"]})
+        return frame.salesql.enrich_persons(client=sb.client(), cache=False, progress=False)
+
+    out = asyncio.run(notebook_cell())
+    assert list(out["salesql_status"]) == ["found"]
+    assert sb.counters.searches == 1
