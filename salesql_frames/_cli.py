@@ -1,0 +1,562 @@
+"""The ``salesql-frames`` command line: enrich a spreadsheet, check the account and cache.
+
+Commands: ``enrich-persons``, ``enrich-organizations``, ``demo``, ``allowance``,
+``verify-key``, ``cache info|clear`` and ``sandbox``; each has ``--help`` with examples.
+
+Exit codes: 0 done; 1 error (one line on stderr, prefixed ``salesql-frames:``);
+2 bad command line; 3 the run stopped early (daily quota, credit budget), partial
+output written; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import warnings
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Literal, NoReturn
+
+from . import _constants as C
+from ._client import Client
+from ._exceptions import MissingAPIKeyError, RunStoppedWarning, SalesQLError, SalesQLWarning
+from ._io import FORMATS, Table, format_of, read_table, write_table
+from ._mapping import MappingError
+from ._params import Kind
+from ._pipeline import Explode
+
+__all__ = ["main"]
+
+PROG = "salesql-frames"
+DEMO_OUTPUT = "salesql-demo-enriched.xlsx"
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_STOPPED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+NO_KEY = (
+    f"no API key: set {C.API_KEY_ENV} (SalesQL dashboard: Settings -> API Access), "
+    "or add --sandbox to try it against the local sandbox"
+)
+_PARAMS: dict[Kind, tuple[str, ...]] = {
+    "person": C.PERSON_PARAMS,
+    "organization": C.ORGANIZATION_PARAMS,
+}
+
+_MAIN_EPILOG = f"""\
+examples:
+  {PROG} demo                                   # no key needed
+  {PROG} enrich-persons leads.xlsx -o enriched.xlsx --dry-run
+  {PROG} enrich-persons leads.csv -o enriched.xlsx --max-credits 500
+  {PROG} enrich-organizations accounts.csv -o accounts.parquet --sandbox
+
+The API key comes from {C.API_KEY_ENV}; answers are kept in a local result store
+(see '{PROG} cache info'), so nothing is paid for twice.
+exit codes: 0 done, 1 error, 2 bad command line, 3 stopped early (partial output
+written), 130 interrupted
+"""
+_EXAMPLES: dict[Kind, tuple[str, ...]] = {
+    "person": (
+        "leads.xlsx -o enriched.xlsx --dry-run",
+        "leads.xlsx -o enriched.xlsx --max-credits 500",
+        'crm.csv -o enriched.csv --map "Profile=linkedin_url" --only-missing Email',
+        "leads.xlsx -o phones.xlsx --explode phones",
+        "leads.xlsx -o try.xlsx --sandbox",
+    ),
+    "organization": (
+        "accounts.xlsx -o enriched.xlsx --dry-run",
+        'accounts.csv -o enriched.parquet --map "Site=organization_domain"',
+        "accounts.xlsx -o enriched.xlsx --only-missing Industry",
+        "accounts.xlsx -o try.xlsx --sandbox",
+    ),
+}
+_DETECTED: dict[Kind, str] = {
+    "person": '"Person Linkedin Url", "First Name", "Last Name", "Full Name",\n'
+    '"Company", "Website" (see --map)',
+    "organization": '"Company", "Website", "Domain", "Company Linkedin Url"\n(see --map)',
+}
+_INPUT_NOTE = """\
+Input: CSV, TSV, XLSX or Parquet, by extension. Every input column is kept, in
+order; CSV/TSV/XLSX cells are read as text (leading zeros survive) and fully
+blank rows are dropped: one output row per non-blank input row. Results are
+appended as {prefix}* columns; {prefix}status is found, not_found,
+invalid_input, skipped or error. Without --map, columns are detected from
+headers such as {detected}.
+"""
+
+
+def _enrich_epilog(kind: Kind) -> str:
+    command = f"{PROG} enrich-{kind}s"
+    examples = "".join(f"  {command} {example}\n" for example in _EXAMPLES[kind])
+    note = _INPUT_NOTE.format(prefix=C.DEFAULT_PREFIX, detected=_DETECTED[kind])
+    return f"examples:\n{examples}\n{note}"
+
+
+class UsageError(Exception):
+    """The command line asks for something that cannot be done (exit code 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors, like every other error of the command."""
+
+    def error(self, message: str) -> NoReturn:
+        _say(f"{message} (see '{self.prog} --help')")
+        raise SystemExit(EXIT_USAGE)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except UsageError as exc:
+        _say(str(exc))
+        return EXIT_USAGE
+    except MissingAPIKeyError:
+        _say(NO_KEY)
+        return EXIT_ERROR
+    except (SalesQLError, OSError, ValueError) as exc:
+        _say(_one_line(exc))
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        _say("interrupted")
+        return EXIT_INTERRUPTED
+
+
+def _say(message: str) -> None:
+    print(f"{PROG}: {message}", file=sys.stderr, flush=True)
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+# -- the parser ----------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Enrich spreadsheets of leads with SalesQL emails, phones and work "
+        "history\n(or try it all against a local sandbox, without a key).",
+        epilog=_MAIN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_enrich(commands, "person")
+    _add_enrich(commands, "organization")
+    _add_demo(commands)
+    _add_account(commands)
+    _add_cache(commands)
+    _add_sandbox(commands)
+    return parser
+
+
+Subparsers = Any  # argparse's _SubParsersAction is private
+
+
+def _command(commands: Subparsers, name: str, summary: str, epilog: str = "") -> Any:
+    return commands.add_parser(
+        name, help=summary, description=summary[0].upper() + summary[1:] + ".",
+        epilog=epilog or None, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def _add_enrich(commands: Subparsers, kind: Kind) -> None:
+    name = f"enrich-{kind}s"
+    what = "person (emails, phones, work history)" if kind == "person" else "organization"
+    epilog = _enrich_epilog(kind)
+    command = _command(commands, name, f"enrich each row with the SalesQL {what} it "
+                       "describes", epilog)
+    command.set_defaults(run=_enrich, kind=kind)
+    command.add_argument("input", metavar="INPUT", help="the spreadsheet to enrich")
+    command.add_argument(
+        "-o", "--output", metavar="OUTPUT",
+        help="where to write the result, format by extension (default: INPUT-enriched "
+        "next to the input)",
+    )
+    files = command.add_argument_group("files")
+    files.add_argument("--input-format", choices=FORMATS, help="override the input extension")
+    files.add_argument("--output-format", choices=FORMATS, help="override the output extension")
+    files.add_argument("--sheet", metavar="NAME", help="XLSX sheet to read (default: the first)")
+
+    columns = command.add_argument_group("columns")
+    columns.add_argument(
+        "--map", action="append", default=[], metavar="COLUMN=PARAM",
+        help=f"feed COLUMN to API parameter PARAM ({', '.join(_PARAMS[kind])}); repeatable. "
+        "Naming any column turns header detection off",
+    )
+    columns.add_argument(
+        "--only-missing", action="append", metavar="COLUMN",
+        help="send only rows where COLUMN is empty (others are 'skipped' and cost "
+        "nothing); repeatable: rows where any of them is empty",
+    )
+    if kind == "person":
+        columns.add_argument("--match-if-direct-email", action="store_true",
+                             help="only match people with a direct (non-work) email")
+        columns.add_argument("--match-if-direct-phone", action="store_true",
+                             help="only match people with a direct phone")
+        shape = command.add_argument_group("output shape")
+        shape.add_argument(
+            "--how", choices=("wide", "long"),
+            help="wide: one row per input row (default); long: one row per item of "
+            "--explode",
+        )
+        shape.add_argument(
+            "--explode", choices=("emails", "phones", "work_experience"),
+            help="one row per email, phone or job, with a salesql_row column (implies "
+            "--how long)",
+        )
+    _add_sending(command)
+
+
+def _add_sending(command: Any) -> None:
+    sending = command.add_argument_group("sending")
+    sending.add_argument("--dry-run", action="store_true",
+                         help="print what would be sent and cost; send and write nothing")
+    sending.add_argument("--max-credits", type=_count(0), metavar="N",
+                         help="stop before the worst case (one credit per query) exceeds N")
+    sending.add_argument("--rate-limit", type=_count(1), metavar="N",
+                         help="your plan's searches per minute (default: learned from the API)")
+    sending.add_argument("--daily-limit", type=_count(1), metavar="N",
+                         help="send at most N searches today")
+    sending.add_argument("--quiet", action="store_true", help="no progress bar")
+    store = sending.add_mutually_exclusive_group()
+    store.add_argument("--cache", metavar="PATH",
+                       help="result store file (default: see 'cache info')")
+    store.add_argument("--no-cache", action="store_true",
+                       help="neither reuse nor keep answers")
+    _add_sandbox_flag(command, "(no result store unless --cache is given)")
+
+
+def _add_sandbox_flag(command: Any, note: str = "") -> None:
+    command.add_argument(
+        "--sandbox", action="store_true",
+        help=f"use an in-process sandbox API with synthetic data: no key, no credits {note}"
+        .strip(),
+    )
+
+
+def _add_demo(commands: Subparsers) -> None:
+    command = _command(
+        commands, "demo",
+        "enrich a 200-row sample lead list against the built-in sandbox (no key needed)",
+        f"examples:\n  {PROG} demo\n  {PROG} demo -o demo.csv --quiet\n\n"
+        "The sample has duplicates in cosmetic variants, invalid and blank rows; the\n"
+        "plan and a summary are printed, the enriched sheet is written.\n",
+    )
+    command.add_argument("-o", "--output", default=DEMO_OUTPUT, metavar="OUTPUT",
+                         help=f"where to write the result (default: {DEMO_OUTPUT})")
+    command.add_argument("--quiet", action="store_true", help="no progress bar")
+    command.set_defaults(run=_demo)
+
+
+def _add_account(commands: Subparsers) -> None:
+    key = f"The key comes from {C.API_KEY_ENV} (and the API root from {C.BASE_URL_ENV})."
+    allowance = _command(commands, "allowance", "show the credits left on the account "
+                         "(costs nothing)", f"example:\n  {PROG} allowance\n\n{key}\n")
+    _add_sandbox_flag(allowance)
+    allowance.set_defaults(run=_allowance)
+    verify = _command(commands, "verify-key", "check the API key with the free test "
+                      "profile (costs no credit)", f"example:\n  {PROG} verify-key\n\n{key}\n")
+    _add_sandbox_flag(verify)
+    verify.set_defaults(run=_verify)
+
+
+def _add_cache(commands: Subparsers) -> None:
+    where = (f"The store is ${C.CACHE_DIR_ENV}/{C.CACHE_FILE_NAME} if that variable is set,\n"
+             "else in your user cache folder; --cache PATH picks another file.")
+    cache = _command(commands, "cache", "inspect or clear the local result store",
+                     f"examples:\n  {PROG} cache info\n  {PROG} cache clear --older-than 30"
+                     f"\n\n{where}\n")
+    actions = cache.add_subparsers(dest="action", required=True, metavar="ACTION")
+    info = _command(actions, "info", "show where the store is, what it holds, its size",
+                    f"example:\n  {PROG} cache info --cache ./answers.sqlite3\n")
+    info.set_defaults(run=_cache_info)
+    clear = _command(actions, "clear", "delete stored answers (all, or the old ones)",
+                     f"examples:\n  {PROG} cache clear\n  {PROG} cache clear --older-than 30\n")
+    clear.add_argument("--older-than", type=_days, metavar="DAYS",
+                       help="only delete answers stored more than DAYS days ago")
+    clear.set_defaults(run=_cache_clear)
+    for command in (info, clear):
+        command.add_argument("--cache", metavar="PATH", help="the store file")
+
+
+def _add_sandbox(commands: Subparsers) -> None:
+    command = _command(
+        commands, "sandbox", "serve the local sandbox API until Ctrl-C",
+        f"example:\n  {PROG} sandbox --port 8765\n\nthen, in another shell:\n"
+        f"  export {C.API_KEY_ENV}=sandbox-key {C.BASE_URL_ENV}=http://127.0.0.1:8765/v1\n"
+        f"  {PROG} enrich-persons leads.csv -o enriched.xlsx\n",
+    )
+    command.add_argument("--port", type=int, default=8765, help="TCP port (default: 8765)")
+    command.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1)")
+    command.add_argument("--api-key", default="sandbox-key", help="the key it accepts")
+    command.add_argument("--seed", type=int, default=0, help="seed of the synthetic data")
+    command.add_argument("--shape", choices=("documented", "lean"), default="documented",
+                         help="record shape: the reference's, or the leaner observed one")
+    command.add_argument("--daily-limit", type=_count(1), metavar="N",
+                         help="searches allowed per UTC day (default: unlimited)")
+    command.add_argument("--rate-limit", type=_count(1), metavar="N",
+                         help="searches allowed per minute (default: unlimited)")
+    command.set_defaults(run=_serve)
+
+
+def _count(least: int) -> Any:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be at least {least}, got {value}")
+        return value
+
+    return parse
+
+
+def _days(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of days, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more days, got {text!r}")
+    return value
+
+
+# -- enrich ----------------------------------------------------------------------------------
+
+
+def parse_mapping(pairs: Sequence[str], kind: Kind) -> dict[str, str]:
+    """``--map COLUMN=PARAM`` values -> ``{param: column}``.
+
+    Raises:
+        UsageError: A value is not ``COLUMN=PARAM`` with a known parameter, or a
+            parameter is mapped twice.
+
+    Examples:
+        >>> parse_mapping(["Profile URL=linkedin_url", "Org=organization_name"], "person")
+        {'linkedin_url': 'Profile URL', 'organization_name': 'Org'}
+    """
+    allowed = _PARAMS[kind]
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        column, equals, param = pair.rpartition("=")
+        param = param.strip()
+        if not equals or not column or not param:
+            raise UsageError(
+                f"--map {pair!r}: write COLUMN=PARAM, e.g. --map 'Profile=linkedin_url'"
+            )
+        if param not in allowed:
+            reversed_pair = column.strip() in allowed
+            hint = f"; reversed? write --map '{param}={column}'" if reversed_pair else ""
+            raise UsageError(
+                f"--map {pair!r}: {param!r} is not an API parameter "
+                f"(one of {', '.join(allowed)}){hint}"
+            )
+        if param in mapping:
+            raise UsageError(f"--map: {param} is given twice ({mapping[param]!r} and {column!r})")
+        mapping[param] = column
+    return mapping
+
+
+How = Literal["wide", "long"]
+
+
+def _shape(args: argparse.Namespace) -> tuple[How, Explode | None]:
+    """``--how``/``--explode`` -> ``how=``, ``explode=``; ``--explode`` alone means long."""
+    explode: Explode | None = getattr(args, "explode", None)
+    how: How = getattr(args, "how", None) or ("long" if explode else "wide")
+    if how == "long" and explode is None:
+        raise UsageError("--how long needs --explode emails, phones or work_experience")
+    if how == "wide" and explode is not None:
+        raise UsageError("--explode makes long output; leave out --how wide")
+    return how, explode
+
+
+def _output(args: argparse.Namespace, source: Path) -> tuple[Path, str]:
+    """The output path and format, checked before anything is sent."""
+    if args.output:
+        output = Path(args.output).expanduser()
+    else:
+        fmt = args.output_format or format_of(source, args.input_format)
+        output = source.with_name(f"{source.stem}-enriched.{fmt}")
+    fmt = format_of(output, args.output_format, option="--output-format")
+    if not output.parent.is_dir():
+        raise UsageError(f"cannot write {output}: folder {output.parent} does not exist")
+    if output.exists() and source.exists() and output.resolve() == source.resolve():
+        raise UsageError(f"{output} is the input file; write the result elsewhere with -o")
+    return output, fmt
+
+
+def _cache_option(args: argparse.Namespace) -> bool | str | None:
+    """``--no-cache``: False; ``--cache PATH``: PATH; ``--sandbox``: False; else default."""
+    if args.no_cache:
+        return False
+    if args.cache:
+        return str(Path(args.cache).expanduser())
+    return False if args.sandbox else None
+
+
+@contextlib.contextmanager
+def _client(args: argparse.Namespace) -> Iterator[Client]:
+    """A client for the API (key from the environment) or for an in-process sandbox."""
+    options: dict[str, Any] = {
+        "rate_limit": getattr(args, "rate_limit", None),
+        "daily_limit": getattr(args, "daily_limit", None),
+    }
+    with contextlib.ExitStack() as stack:
+        if args.sandbox:
+            from . import sandbox
+
+            sb = stack.enter_context(sandbox.serve())
+            client = Client(sb.api_key, base_url=sb.base_url, **options)
+        else:
+            client = Client(**options)
+        yield stack.enter_context(client)
+
+
+def _enrich(args: argparse.Namespace) -> int:
+    from ._enrich import RunOptions, run_enrichment, session
+    from ._estimate import estimate
+    from ._frames import adapt
+    from ._pipeline import build_plan
+
+    kind: Kind = args.kind
+    mapping = parse_mapping(args.map, kind)
+    how, explode = _shape(args)
+    source = Path(args.input).expanduser()
+    output, out_format = _output(args, source)
+    table = read_table(source, fmt=args.input_format, sheet=args.sheet)
+    flags = {flag: bool(getattr(args, flag, False)) for flag in C.PERSON_FLAGS}
+    try:
+        plan = build_plan(adapt(table.frame), kind, mapping, only_missing=args.only_missing,
+                          flags=flags)
+    except MappingError as exc:
+        raise MappingError(_cli_mapping_hint(str(exc))) from None
+    cache = _cache_option(args)
+    with _client(args) as client:
+        if args.dry_run:
+            with session(RunOptions(client=client, cache=cache)) as (api, store):
+                guess = estimate(plan, api, store)
+            print(_dry_run_report(table, plan, guess, args.max_credits))
+            return EXIT_OK
+        options = RunOptions(client=client, cache=cache, max_credits=args.max_credits,
+                             progress=not args.quiet)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = run_enrichment(table.frame, plan, how=how, explode=explode,
+                                    options=options)
+    written = write_table(result.frame, output, fmt=out_format)
+    print("\n\n".join([table.describe(), repr(plan), str(result.summary),
+                       f"wrote {written.resolve()} ({len(result.frame):,} rows)"]))
+    return _report_warnings(caught, written, result.summary.skipped, resumable=cache is not False)
+
+
+def _cli_mapping_hint(message: str) -> str:
+    """The library's mapping advice, with ``--map`` in place of Python arguments."""
+    head, marker, _ = message.partition(" Name the columns")
+    return f"{head} Name them with --map COLUMN=PARAM (see --help)" if marker else message
+
+
+def _dry_run_report(table: Table, plan: Any, guess: Any, max_credits: int | None) -> str:
+    lines = [table.describe(), "", repr(plan), "", str(guess)]
+    if max_credits is not None and guess.worst_case_credits > max_credits:
+        lines.append(f"--max-credits {max_credits:,}: the run would stop before the worst "
+                     "case; unsent rows would be 'skipped'")
+    lines += ["", "dry run: nothing sent, nothing written"]
+    return "\n".join(lines)
+
+
+def _report_warnings(
+    caught: list[warnings.WarningMessage], written: Path, skipped: int, *, resumable: bool
+) -> int:
+    """Print the library's warnings on stderr; exit code 3 when the run stopped early."""
+    stopped = [w for w in caught if issubclass(w.category, RunStoppedWarning)]
+    for note in caught:
+        if issubclass(note.category, SalesQLWarning) and note not in stopped:
+            _say(f"warning: {_one_line(Exception(note.message))}")
+    if not stopped:
+        return EXIT_OK
+    reason = _one_line(Exception(stopped[0].message))
+    if not resumable:
+        reason += " (no result store: running again sends everything again)"
+    elif "run again" not in reason.lower():
+        reason += (" Run the same command again to send the rest: answers already received "
+                   "come from the result store.")
+    _say(f"stopped early, partial output written to {written} ({skipped:,} rows skipped): "
+         f"{reason}")
+    return EXIT_STOPPED
+
+
+# -- other commands ----------------------------------------------------------------------------
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from . import sandbox
+    from ._demo import run_demo
+
+    with sandbox.serve() as sb, sb.client() as client:
+        report = run_demo(Path(args.output).expanduser(), client, progress=not args.quiet)
+    print(report)
+    return EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from . import sandbox
+
+    sandbox.run(
+        port=args.port, host=args.host, api_key=args.api_key, seed=args.seed, shape=args.shape,
+        daily_limit=args.daily_limit,
+        rate_limit=(args.rate_limit, 60.0) if args.rate_limit else None,
+    )
+    return EXIT_OK
+
+
+def _allowance(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        allowance = client.allowance()
+    left = "unknown" if allowance.emails_and_phones is None else f"{allowance.emails_and_phones:,}"
+    print(f"credits left: {left}")
+    if allowance.reset_date:
+        print(f"resets: {allowance.reset_date:%Y-%m-%d %H:%M} UTC")
+    return EXIT_OK
+
+
+def _verify(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        ok = client.verify_key()
+    if ok:
+        print("key OK")
+        return EXIT_OK
+    _say(f"key refused: check {C.API_KEY_ENV} (SalesQL dashboard: Settings -> API Access)")
+    return EXIT_ERROR
+
+
+def _cache_path(args: argparse.Namespace) -> Path:
+    from ._store import default_cache_path
+
+    return Path(args.cache).expanduser() if args.cache else default_cache_path()
+
+
+def _cache_info(args: argparse.Namespace) -> int:
+    from ._store import cache_info
+
+    path = _cache_path(args)
+    if not path.exists():
+        print(f"{path}\nempty: nothing stored yet")
+        return EXIT_OK
+    print(cache_info(path))
+    return EXIT_OK
+
+
+def _cache_clear(args: argparse.Namespace) -> int:
+    from ._store import clear_cache
+
+    path = _cache_path(args)
+    days = args.older_than
+    if not path.exists():
+        print(f"nothing to clear: no result store at {path}")
+        return EXIT_OK
+    removed = clear_cache(path, older_than=None if days is None else days * 86_400)
+    age = "" if days is None else f" older than {days:g} days"
+    print(f"removed {removed:,} stored answers{age} from {path}")
+    return EXIT_OK

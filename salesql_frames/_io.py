@@ -1,0 +1,408 @@
+"""Reading and writing lead spreadsheets: CSV, TSV, XLSX and Parquet.
+
+Reading keeps every column and its order and reads CSV, TSV and XLSX cells as text, so
+IDs and zip codes keep their leading zeros; empty cells become missing. Rows whose
+cells are all empty (or blank) are dropped, and so are columns without a header
+(``Unnamed: N``) that hold nothing, which spreadsheet programs often leave behind:
+the output then has one row per non-blank input row, in input order. CSV may be
+UTF-8 (with or without BOM) or Windows-1252, separated by commas, semicolons or tabs
+(whichever the header line has most of). Parquet keeps its dtypes both ways.
+
+Writing goes through a temporary file renamed into place, so an existing output is
+never left half-written. XLSX output has a bold, frozen header row, a filter, readable
+column widths, timezone-aware datetimes as naive UTC (Excel stores no timezone), and
+text starting with ``=`` kept as text, never as a formula.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal, cast
+from xml.etree.ElementTree import ParseError
+
+import numpy as np
+import pandas as pd
+
+from ._exceptions import SalesQLError
+
+__all__ = [
+    "FORMATS",
+    "Format",
+    "SpreadsheetError",
+    "Table",
+    "format_of",
+    "read_table",
+    "write_table",
+]
+
+Format = Literal["csv", "tsv", "xlsx", "parquet"]
+FORMATS: tuple[Format, ...] = ("csv", "tsv", "xlsx", "parquet")
+_EXTENSIONS: dict[str, Format] = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+#: Widest XLSX column, in characters; rows sampled to size the columns.
+MAX_COLUMN_WIDTH = 50
+_WIDTH_SAMPLE = 1000
+#: Excel's limit on the characters in one cell.
+_EXCEL_CELL_CHARS = 32_767
+_UNNAMED = re.compile(r"^Unnamed: \d+(_level_\d+)?$")
+_TEXT_ENCODINGS = ("utf-8-sig", "cp1252")
+
+
+class SpreadsheetError(SalesQLError, ValueError):
+    """A file cannot be read or written as the spreadsheet it should be."""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A spreadsheet as read.
+
+    Attributes:
+        frame: The data, one row per non-blank input row, columns in input order.
+        path: The file read.
+        format: Its format.
+        sheet: The XLSX sheet read, else None.
+        blank_rows: Fully blank rows dropped.
+        empty_columns: Header-less empty columns dropped.
+    """
+
+    frame: pd.DataFrame
+    path: Path
+    format: Format
+    sheet: str | None = None
+    blank_rows: int = 0
+    empty_columns: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        """One line: what was read and what was dropped."""
+        where = f"{self.path.name} (sheet {self.sheet!r})" if self.sheet else self.path.name
+        notes = [f"{len(self.frame):,} rows", f"{self.frame.shape[1]} columns"]
+        if self.blank_rows:
+            notes.append(f"{self.blank_rows:,} blank row(s) dropped")
+        if self.empty_columns:
+            notes.append(f"{len(self.empty_columns)} empty unnamed column(s) dropped")
+        return f"read {where}: {', '.join(notes)}"
+
+
+def format_of(
+    path: str | os.PathLike[str], given: str | None = None, *, option: str = "--input-format"
+) -> Format:
+    """The format to use for ``path``: ``given`` if set, else from its extension.
+
+    ``option`` is how the caller lets users name the format, for the error message.
+
+    Raises:
+        SpreadsheetError: ``given`` is unknown, or the extension is not recognized.
+
+    Examples:
+        >>> format_of("leads.XLSX")
+        'xlsx'
+        >>> format_of("leads.txt", "tsv")
+        'tsv'
+    """
+    if given is not None:
+        if given not in FORMATS:
+            raise SpreadsheetError(f"unknown format {given!r}; use one of {', '.join(FORMATS)}")
+        return given
+    suffix = Path(path).suffix.lower()
+    found = _EXTENSIONS.get(suffix)
+    if found is None:
+        known = ", ".join(sorted(_EXTENSIONS))
+        raise SpreadsheetError(
+            f"cannot tell the format of {Path(path).name!r} from its extension "
+            f"(known: {known}); pass {option} {'|'.join(FORMATS)}"
+        )
+    return found
+
+
+# -- reading -----------------------------------------------------------------------------
+
+
+def read_table(
+    path: str | os.PathLike[str], *, fmt: str | None = None, sheet: str | None = None
+) -> Table:
+    """Read a spreadsheet of leads.
+
+    Args:
+        path: The file.
+        fmt: ``"csv"``, ``"tsv"``, ``"xlsx"`` or ``"parquet"``; by default from the
+            extension.
+        sheet: XLSX only: the sheet to read (the first one by default).
+
+    Raises:
+        SpreadsheetError: The file is missing, is not the format it should be, or has
+            no such sheet.
+    """
+    source = Path(path)
+    kind = format_of(source, fmt)
+    if not source.exists():
+        raise SpreadsheetError(f"{source}: no such file")
+    if source.is_dir():
+        raise SpreadsheetError(f"{source} is a folder, not a spreadsheet")
+    if sheet is not None and kind != "xlsx":
+        raise SpreadsheetError(f"a sheet name only applies to XLSX input, not {kind}")
+    if kind == "parquet":
+        return Table(_read_parquet(source), source, kind)
+    if kind == "xlsx":
+        frame, sheet = _read_xlsx(source, sheet)
+    else:
+        frame = _read_delimited(source, "\t" if kind == "tsv" else None)
+    frame.columns = pd.Index([str(column) for column in frame.columns], dtype=object)
+    tidy, blank_rows, empty_columns = drop_blank(frame)
+    return Table(tidy, source, kind, sheet, blank_rows, empty_columns)
+
+
+def drop_blank(frame: pd.DataFrame) -> tuple[pd.DataFrame, int, list[str]]:
+    """Drop fully blank rows and header-less empty columns; renumber the rows.
+
+    Returns:
+        The tidy frame, the number of rows dropped, and the columns dropped.
+    """
+    filled = np.zeros((len(frame), frame.shape[1]), dtype=bool)
+    for i in range(frame.shape[1]):
+        filled[:, i] = _filled(frame.iloc[:, i])
+    rows = np.flatnonzero(filled.any(axis=1))
+    names = [str(name) for name in frame.columns]
+    dropped = [
+        i for i, name in enumerate(names) if _UNNAMED.match(name) and not filled[rows, i].any()
+    ]
+    columns = [i for i in range(len(names)) if i not in dropped]
+    tidy = frame.iloc[rows].iloc[:, columns].reset_index(drop=True)
+    return tidy, len(frame) - len(rows), [names[i] for i in dropped]
+
+
+def _filled(column: pd.Series[Any]) -> np.ndarray:
+    """Cells holding something other than whitespace."""
+    text = column.astype("string").str.strip()
+    return np.asarray(text.fillna("").ne(""), dtype=bool)
+
+
+def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
+    with path.open("rb") as handle:
+        head = handle.read(8192)
+    if b"\x00" in head:
+        raise SpreadsheetError(f"{path.name} is not a text file (CSV or TSV)")
+    for encoding in _TEXT_ENCODINGS:
+        try:
+            text = head.decode(encoding, errors="ignore")
+            delimiter = sep or _sniff_delimiter(text)
+            return pd.read_csv(
+                path, sep=delimiter, dtype=str, keep_default_na=False, na_values=[""],
+                encoding=encoding, skip_blank_lines=False,
+            )
+        except UnicodeDecodeError:
+            continue
+        except pd.errors.EmptyDataError:
+            raise SpreadsheetError(f"{path.name} is empty") from None
+        except pd.errors.ParserError as exc:
+            raise SpreadsheetError(f"{path.name} is not valid CSV/TSV: {exc}") from None
+    raise SpreadsheetError(f"{path.name} is neither UTF-8 nor Windows-1252 text")
+
+
+def _sniff_delimiter(text: str) -> str:
+    """The commonest of ``,``, ``;`` (European Excel) and tab in the header line."""
+    header = text.splitlines()[0] if text else ""
+    return max((",", ";", "\t"), key=header.count)
+
+
+def _read_xlsx(path: Path, sheet: str | None) -> tuple[pd.DataFrame, str]:
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        with pd.ExcelFile(path, engine="openpyxl") as book:
+            names = [str(name) for name in book.sheet_names]
+            if not names:
+                raise SpreadsheetError(f"{path.name} has no sheets")
+            chosen = names[0] if sheet is None else sheet
+            if chosen not in names:
+                listed = ", ".join(repr(name) for name in names)
+                raise SpreadsheetError(f"{path.name} has no sheet {sheet!r}; sheets: {listed}")
+            frame = pd.read_excel(
+                book, sheet_name=chosen, dtype=str, keep_default_na=False, na_values=[""]
+            )
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, ParseError, EOFError) as exc:
+        raise SpreadsheetError(f"{path.name} is not a readable XLSX workbook ({exc})") from None
+    return frame, chosen
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    import pyarrow as pa
+
+    try:
+        return pd.read_parquet(path)
+    except (pa.ArrowException, OSError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SpreadsheetError(f"{path.name} is not a readable Parquet file ({reason})") from None
+
+
+# -- writing -----------------------------------------------------------------------------
+
+
+def write_table(
+    frame: pd.DataFrame,
+    path: str | os.PathLike[str],
+    *,
+    fmt: str | None = None,
+    sheet_name: str = "enriched",
+) -> Path:
+    """Write ``frame`` (without its index) and return the path written.
+
+    Args:
+        frame: The data.
+        path: Where to write; an existing file is replaced.
+        fmt: ``"csv"``, ``"tsv"``, ``"xlsx"`` or ``"parquet"``; by default from the
+            extension.
+        sheet_name: XLSX only: the sheet's name.
+
+    Raises:
+        SpreadsheetError: The format is unknown, or the data does not fit the format.
+        OSError: The file cannot be written.
+    """
+    target = Path(path)
+    kind = format_of(target, fmt, option="--output-format")
+    if not target.parent.is_dir():
+        raise SpreadsheetError(f"cannot write {target}: folder {target.parent} does not exist")
+    with _replacing(target) as temporary:
+        if kind == "csv":
+            frame.to_csv(temporary, index=False)
+        elif kind == "tsv":
+            frame.to_csv(temporary, index=False, sep="\t")
+        elif kind == "parquet":
+            frame.to_parquet(temporary, index=False)
+        else:
+            write_xlsx(frame, temporary, sheet_name=sheet_name)
+    return target
+
+
+@contextlib.contextmanager
+def _replacing(target: Path) -> Iterator[Path]:
+    """A temporary path beside ``target``, renamed onto it when the body succeeds."""
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        yield temporary
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def write_xlsx(frame: pd.DataFrame, path: Path, *, sheet_name: str = "enriched") -> None:
+    """Write an XLSX sheet with a bold frozen header, a filter and sized columns.
+
+    Raises:
+        SpreadsheetError: More rows or columns than a sheet holds.
+    """
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    rows, columns = frame.shape
+    if rows + 1 > 1_048_576 or columns > 16_384:
+        raise SpreadsheetError(
+            f"{rows:,} rows x {columns:,} columns do not fit an Excel sheet "
+            "(1,048,576 x 16,384); write CSV or Parquet instead"
+        )
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(sheet_name[:31])
+    headers = [str(name) for name in frame.columns]
+    values = [_excel_values(frame.iloc[:, i]) for i in range(columns)]
+    for i, (header, column) in enumerate(zip(headers, values, strict=True), start=1):
+        width = min(MAX_COLUMN_WIDTH, _display_width(header, column[:_WIDTH_SAMPLE]) + 2)
+        sheet.column_dimensions[get_column_letter(i)].width = width
+    sheet.freeze_panes = "A2"
+    if columns:
+        sheet.auto_filter.ref = f"A1:{get_column_letter(columns)}{rows + 1}"
+    bold = Font(bold=True)
+    header_cells = []
+    for header in headers:
+        cell = WriteOnlyCell(sheet, _excel_text(header))
+        cell.font = bold
+        cell.data_type = "s"
+        header_cells.append(cell)
+    sheet.append(header_cells)
+    for r in range(rows):
+        sheet.append([_excel_cell(sheet, column[r], WriteOnlyCell) for column in values])
+    book.save(path)
+
+
+def naive_utc(column: pd.Series[Any]) -> pd.Series[Any]:
+    """A timezone-aware datetime column as naive UTC; any other column unchanged.
+
+    Examples:
+        >>> s = pd.Series(pd.to_datetime(["2024-01-01 10:00"]).tz_localize("Europe/Paris"))
+        >>> str(naive_utc(s)[0])
+        '2024-01-01 09:00:00'
+    """
+    dtype = column.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return cast("pd.Series[Any]", column.dt.tz_convert("UTC").dt.tz_localize(None))
+    if isinstance(dtype, pd.ArrowDtype):
+        import pyarrow as pa
+
+        arrow = dtype.pyarrow_dtype
+        if pa.types.is_timestamp(arrow) and arrow.tz is not None:
+            return cast("pd.Series[Any]", column.dt.tz_convert("UTC").dt.tz_localize(None))
+    return column
+
+
+def _excel_values(column: pd.Series[Any]) -> list[Any]:
+    """A column's cells as Python values for openpyxl, missing cells as None."""
+    column = naive_utc(column)
+    present = np.asarray(column.notna(), dtype=bool)
+    cells = column.astype(object).tolist()
+    return [
+        _excel_scalar(value) if keep else None
+        for value, keep in zip(cells, present, strict=True)
+    ]
+
+
+def _excel_scalar(value: Any) -> Any:
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.to_pydatetime() if isinstance(value, pd.Timestamp) else value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def _excel_text(value: str) -> str:
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return str(ILLEGAL_CHARACTERS_RE.sub("", value))[:_EXCEL_CELL_CHARS]
+
+
+def _excel_cell(sheet: Any, value: Any, make_cell: Any) -> Any:
+    """A value, or a text cell for strings openpyxl would take for a formula."""
+    if not isinstance(value, str):
+        return value
+    text = _excel_text(value)
+    if not text.startswith("="):
+        return text
+    cell = make_cell(sheet, text)
+    cell.data_type = "s"
+    return cell
+
+
+def _display_width(header: str, values: Sequence[Any]) -> int:
+    longest = len(header)
+    for value in values:
+        if value is not None:
+            longest = max(longest, 19 if isinstance(value, datetime) else len(str(value)))
+    return max(longest, 6)
