@@ -326,7 +326,9 @@ class SalesQLAccessor:
         """Estimate `enrich_organizations` without sending a query (see `estimate_persons`).
 
         Examples:
-            >>> print(df.salesql.estimate_organizations(organization_domain="Website"))  # doctest: +SKIP
+            >>> estimate = df.salesql.estimate_organizations(organization_domain="Website")
+            >>> estimate.to_send  # doctest: +SKIP
+            120
         """
         plan = self.plan_organizations(**columns_and_filters)
         with session(RunOptions(client, api_key, base_url, cache)) as (api, store):

@@ -232,7 +232,9 @@ class Client:
             The person record, or None if the person was not found.
 
         Examples:
-            >>> client.enrich_person(full_name="Ada Lovelace", organization_domain="acme.io")  # doctest: +SKIP
+            >>> person = client.enrich_person(  # doctest: +SKIP
+            ...     full_name="Ada Lovelace", organization_domain="acme.io"
+            ... )
         """
         return self._enrich_one("person", C.PATH_PERSON, params)
 
@@ -270,7 +272,8 @@ class Client:
             InvalidQueryError: A query is incomplete or malformed (nothing is sent).
 
         Examples:
-            >>> client.enrich_persons_bulk([{"linkedin_url": "linkedin.com/in/ada"}])  # doctest: +SKIP
+            >>> queries = [{"linkedin_url": "linkedin.com/in/ada"}]
+            >>> client.enrich_persons_bulk(queries)  # doctest: +SKIP
             [{'error': 'Person not found'}]
         """
         return self._bulk("person", queries, batch_size)
@@ -284,7 +287,8 @@ class Client:
         ``{"error": "Organization not found"}``.
 
         Examples:
-            >>> client.enrich_organizations_bulk([{"organization_domain": "salesql.com"}])  # doctest: +SKIP
+            >>> queries = [{"organization_domain": "salesql.com"}]
+            >>> client.enrich_organizations_bulk(queries)  # doctest: +SKIP
         """
         return self._bulk("organization", queries, batch_size)
 

@@ -6,28 +6,28 @@ with one list exploded (:func:`explode_persons`); organizations become one row p
 item (:func:`organization_columns`). Column names and types come from
 :mod:`salesql_frames._schema` and never depend on the data.
 
-How it works:
+How it works, per chunk of :data:`CHUNK_ROWS` items:
 
-1. A cheap Python pass maps each item to a dict or ``None``: ``None``, non-mappings
-   and items with an ``"error"`` key (not found, item error) become ``None`` and so
-   an all-null row; ``{"person": {...}}`` / ``{"organization": {...}}`` single-call
-   envelopes are unwrapped.
-2. **Fast path**: ``pyarrow.array(chunk, type=RECORD_TYPE)`` converts a chunk of
-   records in C++ against an explicit struct type naming only the keys read. pyarrow
-   ignores keys the type does not name and turns missing keys into nulls (checked).
-3. **Tolerant path**, only for a chunk where the fast path raised (a wrongly typed
-   value): each record is sanitized in Python by converters compiled from the same
-   struct type, then converted the same way. Coercions: int-like strings and finite
+1. **Fast path**: ``pyarrow.array(chunk, type=RECORD_TYPE)`` converts the raw items
+   in C++ against an explicit struct type naming only the keys read (checked: pyarrow
+   ignores keys the type does not name and turns missing keys into nulls). The type
+   also reads ``error`` and the envelope key: rows with an ``error`` become null rows,
+   and a chunk holding a ``{"person": {...}}`` envelope takes the tolerant path.
+2. **Tolerant path**, only for a chunk where the fast path raised (a wrongly typed
+   value, a non-mapping item) or saw an envelope: each item is mapped to a dict or
+   None (None, non-mappings and items whose ``error`` is set give all-null rows;
+   envelopes are unwrapped), sanitized in Python by converters compiled from the same
+   struct type, and converted the same way. Coercions: int-like strings and finite
    floats -> int (floats truncate, as pyarrow does); ``"true"``/``"false"``/
    ``"yes"``/``"no"``/``"1"``/``"0"`` and 0/1 -> bool; numbers and booleans where a
    string is expected -> their JSON spelling; timestamp strings of digits or ISO 8601
    -> epoch milliseconds; a plain-string location -> the ``location`` column; a
    non-list where a list is expected -> empty; non-dict list entries -> skipped;
    anything else unusable -> null.
-4. Everything after that is columnar (``pyarrow.compute`` and NumPy on offsets):
-   struct fields, ``list`` offsets for numbered columns and explode, first-match-
-   per-parent for the best picks. Null list entries are dropped here, so both paths
-   give identical tables.
+3. Everything after that is columnar (``pyarrow.compute`` and NumPy on offsets):
+   struct fields, list offsets for numbered columns and explode, first match per
+   parent for the best picks. Null list entries are dropped here, so both paths give
+   identical tables (tested).
 """
 
 from __future__ import annotations
@@ -48,10 +48,13 @@ from ._schema import (
     DEFAULT_PREFIX,
     DEFAULT_WIDTHS,
     EPOCH_MS_METADATA,
+    ERROR_KEY,
     LIST_SPECS,
     LOCATION_TEXT,
     ORGANIZATION_COLUMNS,
+    ORGANIZATION_ENVELOPE,
     ORGANIZATION_RECORD_TYPE,
+    PERSON_ENVELOPE,
     PERSON_SCALAR_COLUMNS,
     STR,
     ExplodeTarget,
@@ -76,6 +79,12 @@ __all__ = [
 #: Records converted per ``pyarrow.array`` call. A chunk whose fast conversion fails
 #: is sanitized in Python as a whole, so this bounds the cost of one bad value.
 CHUNK_ROWS: Final = 16_384
+
+#: A chunk is scanned for the top-level keys its items have (and converted with a
+#: record type narrowed to them) when this many leading items lack at least
+#: SPARSE_MIN_ABSENT of the record type's fields. See ``_narrowed``.
+SPARSE_SAMPLE: Final = 64
+SPARSE_MIN_ABSENT: Final = 4
 
 #: What ``pyarrow.array`` raises on a value that does not fit the record type.
 _FAST_PATH_ERRORS: Final = (pa.ArrowException, TypeError, ValueError, OverflowError)
@@ -104,35 +113,23 @@ BoolArray = npt.NDArray[np.bool_]
 
 
 def _prepare_one(item: Any, envelope: str) -> Any:
-    """Map one item that is not a plain record dict (see :func:`_prepare`)."""
-    if not isinstance(item, Mapping):
-        return None
-    if "error" in item:
-        return None
-    if envelope in item and "uuid" not in item and isinstance(item[envelope], Mapping):
-        item = item[envelope]
-        if "error" in item:
-            return None
-    return item if type(item) is dict else dict(item)
-
-
-def _prepare(items: Sequence[Mapping[str, Any] | None], envelope: str) -> list[Any]:
-    """Map items to record dicts, or None for rows that must be all null.
+    """Map one item to a record dict, or None for a row that must be all null.
 
     Args:
-        items: API result items, in row order.
+        item: One API result item.
         envelope: Key of the single-call envelope (``"person"``/``"organization"``),
             unwrapped when the item has no ``"uuid"`` of its own.
 
     Returns:
-        One entry per item: a dict, or None for a null, non-mapping or error item.
+        A dict, or None for a null, non-mapping or error item.
     """
-    return [
-        item
-        if type(item) is dict and "error" not in item and envelope not in item
-        else _prepare_one(item, envelope)
-        for item in items
-    ]
+    if not isinstance(item, Mapping) or item.get(ERROR_KEY) is not None:
+        return None
+    if envelope in item and "uuid" not in item and isinstance(item[envelope], Mapping):
+        item = item[envelope]
+        if item.get(ERROR_KEY) is not None:
+            return None
+    return item if type(item) is dict else dict(item)
 
 
 # ---------------------------------------------------------------------------
@@ -290,35 +287,92 @@ def _sanitizer(record_type: pa.StructType) -> Converter:
     return _compile(record_type)
 
 
+def _null_error_rows(array: pa.StructArray) -> pa.StructArray:
+    """Make rows with an ``error`` value null, so every column of theirs is null."""
+    errors = _field(array, (ERROR_KEY,))
+    if errors.null_count == len(errors):
+        return array
+    found = pc.and_(array.is_valid(), errors.is_null())
+    children = [array.field(i) for i in range(array.type.num_fields)]
+    return pa.StructArray.from_arrays(children, fields=list(array.type), mask=pc.invert(found))
+
+
+def _narrowed(chunk: Sequence[Any], record_type: pa.StructType) -> pa.StructType:
+    """Return ``record_type`` less the top-level fields no item of ``chunk`` has.
+
+    ``pyarrow.array`` pays for every field of the type in every record, present or
+    not. Lean records (the shape real bulk answers have) lack half of them, so a
+    chunk whose sample lacks at least :data:`SPARSE_MIN_ABSENT` fields is scanned for
+    the keys it really has. Other chunks keep the full type without a scan.
+    """
+    names = [record_type.field(i).name for i in range(record_type.num_fields)]
+    sample = set().union(*[r for r in chunk[:SPARSE_SAMPLE] if type(r) is dict])
+    if sum(name not in sample for name in names) < SPARSE_MIN_ABSENT:
+        return record_type
+    keys = set().union(*[r for r in chunk if type(r) is dict])
+    if all(name in keys for name in names):
+        return record_type
+    return pa.struct([record_type.field(name) for name in names if name in keys])
+
+
+def _widened(array: pa.StructArray, record_type: pa.StructType) -> pa.StructArray:
+    """Return ``array`` with the fields of ``record_type`` it lacks added, all null."""
+    if array.type == record_type:
+        return array
+    children = []
+    for i in range(record_type.num_fields):
+        field = record_type.field(i)
+        index = array.type.get_field_index(field.name)
+        children.append(array.field(index) if index >= 0 else pa.nulls(len(array), field.type))
+    mask = array.is_null() if array.null_count else None
+    return pa.StructArray.from_arrays(children, fields=list(record_type), mask=mask)
+
+
+def _fast(chunk: Sequence[Any], record_type: pa.StructType, envelope: str) -> list[pa.StructArray]:
+    """Convert raw items with ``pyarrow.array``; empty if the tolerant path is needed.
+
+    Raises nothing: a value that does not fit, a non-mapping item or an envelope
+    (which needs unwrapping) all send the chunk to the tolerant path.
+    """
+    try:
+        array = pa.array(chunk, type=_narrowed(chunk, record_type))
+    except _FAST_PATH_ERRORS:
+        return []
+    # past 2 GiB of text pyarrow returns several chunks
+    arrays = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+    arrays = [_widened(part, record_type) for part in arrays]
+    for part in arrays:
+        if _field(part, (envelope,)).null_count != len(part):
+            return []
+    return [_null_error_rows(part) for part in arrays]
+
+
 def _struct_chunks(
-    records: list[Any], record_type: pa.StructType, *, fast: bool = True
+    items: Sequence[Any], record_type: pa.StructType, envelope: str, *, fast: bool = True
 ) -> Iterator[pa.StructArray]:
-    """Convert records to struct arrays of at most :data:`CHUNK_ROWS` rows.
+    """Convert items to struct arrays of at most :data:`CHUNK_ROWS` rows.
 
     Args:
-        records: Dicts or None, from :func:`_prepare`.
+        items: API result items.
         record_type: The record struct type.
-        fast: Try ``pyarrow.array`` on the raw records first. False forces the
+        envelope: Key of the single-call envelope, unwrapped on the tolerant path.
+        fast: Try ``pyarrow.array`` on the raw items first. False forces the
             tolerant path (tests compare both).
 
     Yields:
-        One struct array per chunk, nulls where records are None.
+        Struct arrays, one row per item, null where the item is null, not a mapping
+        or an error.
     """
+    records = items if isinstance(items, (list, tuple)) else list(items)
     for start in range(0, len(records), CHUNK_ROWS):
         chunk = records[start : start + CHUNK_ROWS]
-        array: pa.Array | pa.ChunkedArray | None = None
-        if fast:
-            try:
-                array = pa.array(chunk, type=record_type)
-            except _FAST_PATH_ERRORS:
-                array = None
-        if array is None:
+        arrays = _fast(chunk, record_type, envelope) if fast else []
+        if not arrays:
             sanitize = _sanitizer(record_type)
-            array = pa.array([sanitize(r) for r in chunk], type=record_type)
-        if isinstance(array, pa.ChunkedArray):  # only past 2 GiB of text in one chunk
-            yield from array.chunks
-        else:
-            yield array
+            clean = [sanitize(_prepare_one(item, envelope)) for item in chunk]
+            array = pa.array(clean, type=record_type)
+            arrays = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+        yield from arrays
 
 
 # ---------------------------------------------------------------------------
@@ -387,15 +441,31 @@ class _Lists:
         """Return the positions in ``values`` of element ``i`` (0-based), null if absent."""
         return pa.array(self.starts + i, type=pa.int64(), mask=self.lengths <= i)
 
-    def first(self, mask: BoolArray) -> IntArray:
-        """Return, per row, the position of its first element where ``mask``; -1 if none."""
+    def first(self, preferred: BoolArray, fallback: BoolArray) -> IntArray:
+        """Return, per row, its first element where ``preferred``, else where ``fallback``.
+
+        One pass: each element gets the key ``tier * width + rank in its row`` (tier 0
+        preferred, 1 fallback, 2 neither) and ``minimum.reduceat`` takes each row's
+        smallest key.
+
+        Args:
+            preferred: Per element of ``values``.
+            fallback: Per element of ``values``.
+
+        Returns:
+            Positions in ``values``; -1 for a row with no such element.
+        """
         result = np.full(len(self.lengths), -1, dtype=np.int64)
-        positions = np.flatnonzero(mask)
-        if positions.size:
-            rows = self.parents[positions]
-            is_first = np.ones(rows.size, dtype=np.bool_)
-            is_first[1:] = rows[1:] != rows[:-1]
-            result[rows[is_first]] = positions[is_first]
+        rows = np.flatnonzero(self.lengths)
+        if not rows.size:
+            return result
+        width = int(self.lengths.max()) + 1
+        tier = 2 - preferred.astype(np.int64) - (preferred | fallback)
+        rank = np.arange(len(self.parents), dtype=np.int64) - self.starts[self.parents]
+        best = np.minimum.reduceat(tier * width + rank, self.starts[rows])
+        found = best < 2 * width
+        rows = rows[found]
+        result[rows] = self.starts[rows] + best[found] % width
         return result
 
 
@@ -435,9 +505,7 @@ def _take(values: pa.Array, positions: IntArray) -> pa.Array:
 def _pick(lists: _Lists, values: pa.Array, preferred: BoolArray, fallback: BoolArray) -> pa.Array:
     """Return, per row, its first non-null value where ``preferred``, else where ``fallback``."""
     present = _to_mask(pc.is_valid(values))
-    chosen = lists.first(preferred & present)
-    second = lists.first(fallback & present)
-    return _take(values, np.where(chosen >= 0, chosen, second))
+    return _take(values, lists.first(preferred & present, fallback & present))
 
 
 def _best_emails(lists: _Lists) -> tuple[pa.Array, pa.Array]:
@@ -566,10 +634,9 @@ def _person_columns(
 ) -> pa.Table:
     schema = person_schema(widths, prefix)
     record_type = person_record_type(phones=widths.phones > 0, work=widths.work > 0)
-    records = _prepare(items, "person")
     tables = [
         _person_table(chunk, widths, prefix, schema)
-        for chunk in _struct_chunks(records, record_type, fast=fast)
+        for chunk in _struct_chunks(items, record_type, PERSON_ENVELOPE, fast=fast)
     ]
     return pa.concat_tables(tables) if tables else schema.empty_table()
 
@@ -609,11 +676,10 @@ def _explode_persons(
     item_names = spec.long_names(prefix)
     scalar_names = schema.names[: len(schema.names) - len(item_names)]
     record_type = person_record_type(phones=target == "phones", work=target == "work_experience")
-    records = _prepare(items, "person")
     parents: list[IntArray] = []
     tables: list[pa.Table] = []
     offset = 0
-    for chunk in _struct_chunks(records, record_type, fast=fast):
+    for chunk in _struct_chunks(items, record_type, PERSON_ENVELOPE, fast=fast):
         columns, lists = _person_parts(chunk, prefix)
         normalized = lists[target]
         rows, positions = _explode_positions(normalized)
@@ -673,10 +739,11 @@ def _organization_columns(
     items: Sequence[Mapping[str, Any] | None], prefix: str, *, fast: bool
 ) -> pa.Table:
     schema = organization_schema(prefix)
-    records = _prepare(items, "organization")
     tables = [
         _organization_table(chunk, schema)
-        for chunk in _struct_chunks(records, ORGANIZATION_RECORD_TYPE, fast=fast)
+        for chunk in _struct_chunks(
+            items, ORGANIZATION_RECORD_TYPE, ORGANIZATION_ENVELOPE, fast=fast
+        )
     ]
     return pa.concat_tables(tables) if tables else schema.empty_table()
 

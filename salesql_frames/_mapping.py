@@ -77,8 +77,8 @@ def detect_columns(columns: Sequence[str], kind: Kind) -> dict[str, str]:
     """Guess the parameter -> column mapping from spreadsheet-style headers.
 
     Examples:
-        >>> detect_columns(["Person Linkedin Url", "First Name", "Company"], "person")
-        {'linkedin_url': 'Person Linkedin Url', 'first_name': 'First Name', 'organization_name': 'Company'}
+        >>> detect_columns(["Person Linkedin Url", "Company"], "person")
+        {'linkedin_url': 'Person Linkedin Url', 'organization_name': 'Company'}
     """
     by_header: dict[str, str] = {}
     for column in columns:

@@ -129,7 +129,7 @@ class _Run:
         answers = self.client.send_batch(self.plan.kind, [self.plan.queries[j] for j in batch])
         if self.store is not None and self.account is not None:
             keep: list[tuple[str, Record | None]] = []
-            for j, item in zip(batch, answers):
+            for j, item in zip(batch, answers, strict=True):
                 status, _ = classify(item)
                 if status != C.STATUS_ERROR:
                     keep.append((self.keys[j], item if status == C.STATUS_FOUND else None))
@@ -154,7 +154,7 @@ class _Run:
 
     def finish(self, batch: list[int], answers: list[Record]) -> None:
         found = not_found = errors = billable = 0
-        for j, item in zip(batch, answers):
+        for j, item in zip(batch, answers, strict=True):
             status, error = classify(item)
             self.outcomes.record(j, item if status == C.STATUS_FOUND else None, status, error)
             found += status == C.STATUS_FOUND

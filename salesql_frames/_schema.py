@@ -92,27 +92,38 @@ LOCATION_TYPE: Final = pa.struct(
     ]
 )
 
+#: Key whose presence (with a value other than None) marks an item as an error, such
+#: as ``{"error": "Person not found"}``: its row is all null.
+ERROR_KEY: Final = "error"
+#: Keys of the single-call envelopes ``{"person": {...}}`` / ``{"organization": {...}}``.
+PERSON_ENVELOPE: Final = "person"
+ORGANIZATION_ENVELOPE: Final = "organization"
+#: Read for these two keys, so the fast path notices errors and envelopes itself.
+_TOP_LEVEL_EXTRA: Final = [(ERROR_KEY, STR)]
+
+_ORGANIZATION_FIELDS: Final = [
+    ("uuid", STR),
+    ("name", STR),
+    ("website_domain", STR),
+    ("website", STR),
+    ("linkedin_url", STR),
+    ("logo", STR),
+    ("industry", STR),
+    ("location", LOCATION_TYPE),
+    ("number_of_employees", STR),
+    ("founded_year", INT),
+    ("type", STR),
+]
+
 #: An organization, as the organization endpoints return it.
 ORGANIZATION_RECORD_TYPE: Final = pa.struct(
-    [
-        ("uuid", STR),
-        ("name", STR),
-        ("website_domain", STR),
-        ("website", STR),
-        ("linkedin_url", STR),
-        ("logo", STR),
-        ("industry", STR),
-        ("location", LOCATION_TYPE),
-        ("number_of_employees", STR),
-        ("founded_year", INT),
-        ("type", STR),
-    ]
+    [*_ORGANIZATION_FIELDS, *_TOP_LEVEL_EXTRA, (ORGANIZATION_ENVELOPE, pa.struct([]))]
 )
 
-#: The organization nested in a person record: as above, less the location, which
-#: the person table does not show.
+#: The organization nested in a person record, less the location, which the person
+#: table does not show.
 PERSON_ORGANIZATION_TYPE: Final = pa.struct(
-    [field for field in ORGANIZATION_RECORD_TYPE if field.name != "location"]
+    [(name, typ) for name, typ in _ORGANIZATION_FIELDS if name != "location"]
 )
 
 EMAIL_TYPE: Final = pa.struct([("email", STR), ("type", STR), ("status", STR)])
@@ -170,6 +181,8 @@ def person_record_type(*, phones: bool = True, work: bool = True) -> pa.StructTy
             ("emails", pa.list_(EMAIL_TYPE)),
             ("phones", pa.list_(PHONE_TYPE if phones else PHONE_PICK_TYPE)),
             ("work_experience", pa.list_(WORK_TYPE if work else WORK_COUNT_TYPE)),
+            *_TOP_LEVEL_EXTRA,
+            (PERSON_ENVELOPE, pa.struct([])),
         ]
     )
 

@@ -45,7 +45,7 @@ _CHUNK = 900
 
 
 def default_cache_path() -> Path:
-    """Where the store lives unless told otherwise.
+    r"""Where the store lives unless told otherwise.
 
     ``$SALESQL_CACHE_DIR/results.sqlite3`` if set, else the platform's user cache
     directory (``~/.cache/salesql-frames`` on Linux, ``~/Library/Caches/salesql-frames``
@@ -161,7 +161,9 @@ class ResultStore:
                         answers[key] = None
         return answers
 
-    def put_many(self, account: str, kind: str, answers: Iterable[tuple[str, Record | None]]) -> None:
+    def put_many(
+        self, account: str, kind: str, answers: Iterable[tuple[str, Record | None]]
+    ) -> None:
         """Store answers (record, or None for not-found) in one committed transaction."""
         now = time.time()
         rows = [
@@ -238,7 +240,7 @@ def cache_info(path: Path | str | None = None) -> CacheInfo:
     Examples:
         >>> print(salesql_frames.cache_info())  # doctest: +SKIP
         /home/me/.cache/salesql-frames/results.sqlite3
-        1,204 answers (1,003 found, 201 not found), 2,310 KiB, 2026-11-20 09:12 .. 2026-11-27 16:40 UTC
+        1,204 answers (1,003 found, 201 not found), 2,310 KiB, 2026-11-20 .. 2026-11-27
     """
     with ResultStore(path or default_cache_path()) as store:
         return store.info()

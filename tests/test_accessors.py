@@ -26,7 +26,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 def make(backend: str) -> Maker:
     def build(data: dict[str, list[Any]]) -> Any:
         if backend == "polars":
-            return pl.DataFrame(data, strict=False)
+            return pl.DataFrame(data, strict=True)
         frame = pd.DataFrame(data)
         if backend == "pandas[pyarrow]":
             frame = frame.astype({c: pd.ArrowDtype(__import__("pyarrow").string())
@@ -114,8 +114,12 @@ def test_messy_spreadsheet_comes_back_aligned(
     names = values(out, "salesql_full_name")
     for row in (6, 7, 8):
         expected = sb.lookup_person(
-            {"first_name": data["First Name"][row].strip(), "last_name": data["Last Name"][row].strip(),
-             **({"organization_domain": "acme.io"} if row != 8 else {"organization_name": "US Navy"})}
+            {
+                "first_name": data["First Name"][row].strip(),
+                "last_name": data["Last Name"][row].strip(),
+                **({"organization_domain": "acme.io"} if row != 8
+                   else {"organization_name": "US Navy"}),
+            }
         )
         assert (status[row] == "found") == (expected is not None)
         if expected is not None:
@@ -136,7 +140,8 @@ def test_plan_shows_mapping_and_counts(make: Maker) -> None:
     assert plan.mapping == {"linkedin_url": "LinkedIn", "full_name": "Name",
                             "organization_domain": "Company Website"}
     assert (plan.rows, plan.valid_rows, plan.unique_queries, plan.invalid_rows) == (3, 2, 1, 1)
-    assert "'LinkedIn'" in repr(plan) and "1 unique" in repr(plan)
+    assert "'LinkedIn'" in repr(plan)
+    assert "1 unique" in repr(plan)
 
 
 @pytest.mark.parametrize(
@@ -175,7 +180,8 @@ def test_impossible_mapping_lists_columns_and_how(make: Maker) -> None:
     with pytest.raises(sf.MappingError) as info:
         frame.salesql.enrich_persons(progress=False)
     message = str(info.value)
-    assert "'Notes'" in message and "first_name='First Name'" in message
+    assert "'Notes'" in message
+    assert "first_name='First Name'" in message
     assert "linkedin_url=" in message
 
 
@@ -201,7 +207,8 @@ def test_only_missing_skips_filled_rows_for_free(
     status = values(out, "salesql_status")
     assert status[0] == status[3] == "skipped"
     assert "Email" in values(out, "salesql_error")[0]
-    assert status[1] != "skipped" and status[2] != "skipped"
+    assert status[1] != "skipped"
+    assert status[2] != "skipped"
     assert sb.counters.searches == 2
 
 
@@ -213,8 +220,8 @@ def test_flags_reach_the_server(sb: sandbox.Sandbox, client: Client, make: Maker
                                      "match_if_direct_email": True})
         assert (status == "found") == (expected is not None)
     assert any(s == "found" for s in values(out, "salesql_status"))
-    assert all(v is not None for v, s in zip(values(out, "salesql_direct_email"),
-                                             values(out, "salesql_status")) if s == "found")
+    pairs = zip(values(out, "salesql_direct_email"), values(out, "salesql_status"), strict=True)
+    assert all(email is not None for email, status in pairs if status == "found")
 
 
 # -- input hygiene -----------------------------------------------------------------------
@@ -292,7 +299,7 @@ def test_long_form_has_explode_semantics(
     sb: sandbox.Sandbox, client: Client, make: Maker, person_urls: Callable[..., list[str]],
     explode: str,
 ) -> None:
-    urls = person_urls(6) + [None]
+    urls = [*person_urls(6), None]
     frame = make({"linkedin_url": urls})
     out = frame.salesql.enrich_persons(client=client, how="long", explode=explode,
                                        progress=False)
@@ -310,7 +317,7 @@ def test_long_form_has_explode_semantics(
                    "work_experience": "salesql_work_title"}[explode]
     got = values(out, item_column)
     want: list[Any] = []
-    for i, url in enumerate(urls):
+    for url in urls:
         record = sb.lookup_person({"linkedin_url": url}) if url else None
         items = (record or {}).get(explode) or []
         key = {"emails": "email", "phones": "phone", "work_experience": "title"}[explode]
@@ -394,7 +401,8 @@ def test_prefix_and_widths(client: Client, make: Maker) -> None:
     frame = make({"linkedin_url": ["linkedin.com/in/sandrocarsava"]})
     out = frame.salesql.enrich_persons(client=client, prefix="sq_", max_emails=1, max_phones=0,
                                        progress=False)
-    assert "sq_email_1" in out.columns and "sq_email_2" not in out.columns
+    assert "sq_email_1" in out.columns
+    assert "sq_email_2" not in out.columns
     assert not any(c.startswith("sq_phone_1") for c in out.columns)
     assert values(out, "sq_full_name") == ["Sandro Carsava"]
 

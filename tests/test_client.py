@@ -75,7 +75,8 @@ def test_enrich_person_by_linkedin_url(
     (url,) = person_urls(1, found=True)
     person = client.enrich_person(linkedin_url=url)
     assert person == sb.lookup_person({"linkedin_url": url})
-    assert person is not None and person["linkedin_url"] == url
+    assert person is not None
+    assert person["linkedin_url"] == url
     assert sb.counters.requests["person"] == 1
 
 
@@ -102,7 +103,8 @@ def test_enrich_organization_found_and_not_found(sb: sandbox.Sandbox, client: Cl
         got = client.enrich_organization(**query)
         assert got == expected
         seen["found" if got else "missing"] += 1
-    assert seen["found"] and seen["missing"], seen
+    assert seen["found"], seen
+    assert seen["missing"], seen
     assert sb.counters.requests["organization"] == 40
 
 
@@ -154,7 +156,7 @@ def test_bulk_chunks_and_aligns(
     assert len(results) == n
     assert sb.counters.requests["persons_bulk"] == requests
     assert sb.counters.searches == n
-    for url, item in zip(urls, results):
+    for url, item in zip(urls, results, strict=True):
         expected = sb.lookup_person({"linkedin_url": url})
         assert item == (expected if expected is not None else {"error": "Person not found"})
 
@@ -173,7 +175,7 @@ def test_organizations_bulk(sb: sandbox.Sandbox, client: Client) -> None:
     queries.append({"organization_name": "Clarosys"})
     results = client.enrich_organizations_bulk(queries)
     assert sb.counters.requests["organizations_bulk"] == 2
-    for query, item in zip(queries, results):
+    for query, item in zip(queries, results, strict=True):
         expected = sb.lookup_organization(query)
         assert item == (expected if expected is not None else {"error": "Organization not found"})
 
@@ -213,12 +215,13 @@ def test_invalid_single_queries_send_nothing(sb: sandbox.Sandbox, client: Client
 
 def test_flags_travel_with_each_query(sb: sandbox.Sandbox, client: Client) -> None:
     queries = [
-        {"full_name": f"Person {i}", "organization_domain": "acme.io", "match_if_direct_email": True}
+        {"full_name": f"Person {i}", "organization_domain": "acme.io",
+         "match_if_direct_email": True}
         for i in range(30)
     ]
     results = client.enrich_persons_bulk(queries)
     found = [r for r in results if "error" not in r]
-    for query, item in zip(queries, results):
+    for query, item in zip(queries, results, strict=True):
         assert item == (sb.lookup_person(query) or {"error": "Person not found"})
     assert all(any(e["type"] == "Direct" for e in r["emails"]) for r in found)
 
@@ -351,7 +354,8 @@ def test_key_canary(sb: sandbox.Sandbox, caplog: pytest.LogCaptureFixture) -> No
         blob = pickle.dumps(error)
         assert CANARY.encode() not in blob
         clone = pickle.loads(blob)
-        assert type(clone) is type(error) and str(clone) == str(error)
+        assert type(clone) is type(error)
+        assert str(clone) == str(error)
     assert "***" in repr(client._api_key)
     with pytest.raises(TypeError):
         pickle.dumps(client._api_key)

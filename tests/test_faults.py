@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import socket
 import time
-from email.utils import format_datetime
 from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +17,8 @@ from salesql_frames import Client, sandbox
 
 
 def leads(n: int, prefix: str = "fault") -> pd.DataFrame:
-    return pd.DataFrame({"linkedin_url": [f"https://linkedin.com/in/{prefix}-{i}" for i in range(n)]})
+    urls = [f"https://linkedin.com/in/{prefix}-{i}" for i in range(n)]
+    return pd.DataFrame({"linkedin_url": urls})
 
 
 def enrich(frame: pd.DataFrame, client: Client, **options: object) -> pd.DataFrame:
@@ -46,7 +47,8 @@ def test_429_is_retried_as_the_server_asks(
     out = enrich(leads(10), client)
     elapsed = time.monotonic() - started
     assert all_answered(out)
-    assert bulk(sb) == 2 and sb.counters.rate_limited == 1
+    assert bulk(sb) == 2
+    assert sb.counters.rate_limited == 1
     assert sb.counters.searches == 10
     if retry_after == 1:
         assert elapsed >= 0.95
@@ -75,10 +77,12 @@ def test_daily_cap_stops_without_retry(sb: sandbox.Sandbox, client: Client) -> N
     sb.faults.add("daily_cap", endpoint="persons_bulk")
     with pytest.warns(sf.QuotaExhaustedWarning, match="resets"):
         out = enrich(leads(300), client)
-    assert bulk(sb) == 2 and sb.counters.daily_capped == 1
+    assert bulk(sb) == 2
+    assert sb.counters.daily_capped == 1
     assert sb.counters.searches == 100
     status = out["salesql_status"]
-    assert (status == "skipped").sum() == 200 and "skipped" not in set(status[:100])
+    assert (status == "skipped").sum() == 200
+    assert "skipped" not in set(status[:100])
 
 
 @pytest.mark.parametrize("fault", ["http_500", "http_502", "http_503", "http_504"])
@@ -86,7 +90,8 @@ def test_5xx_once_then_success(sb: sandbox.Sandbox, client: Client, fault: str) 
     sb.faults.add(fault, endpoint="persons_bulk")
     out = enrich(leads(20), client)
     assert all_answered(out)
-    assert bulk(sb) == 2 and sb.counters.faults_served[fault] == 1
+    assert bulk(sb) == 2
+    assert sb.counters.faults_served[fault] == 1
     assert sb.counters.searches == 20
 
 
@@ -113,7 +118,8 @@ def test_422_for_a_batch_isolates_the_refused_row(sb: sandbox.Sandbox, client: C
         sb.faults.add(fault, endpoint="persons_bulk")
     out = enrich(leads(8), client)
     status = list(out["salesql_status"])
-    assert status[7] == "error" and "422" in out["salesql_error"].iloc[7]
+    assert status[7] == "error"
+    assert "422" in out["salesql_error"].iloc[7]
     assert set(status[:7]) <= {"found", "not_found"}
     assert bulk(sb) == 7  # bisection: log2(8) extra rounds, not one request per row
     assert sb.counters.searches == 7
@@ -135,7 +141,8 @@ def test_connection_reset_is_retried(sb: sandbox.Sandbox, client: Client) -> Non
     sb.faults.add("reset", endpoint="persons_bulk")
     out = enrich(leads(10), client)
     assert all_answered(out)
-    assert bulk(sb) == 2 and sb.counters.searches == 10
+    assert bulk(sb) == 2
+    assert sb.counters.searches == 10
 
 
 def test_stalled_response_is_bounded_by_the_timeout(sb: sandbox.Sandbox) -> None:
@@ -146,7 +153,8 @@ def test_stalled_response_is_bounded_by_the_timeout(sb: sandbox.Sandbox) -> None
         elapsed = time.monotonic() - started
     assert elapsed < 3
     status = out["salesql_status"]
-    assert set(status[:100]) == {"error"} and "timeout" in out["salesql_error"].iloc[0]
+    assert set(status[:100]) == {"error"}
+    assert "timeout" in out["salesql_error"].iloc[0]
     assert set(status[100:]) <= {"found", "not_found"}
     assert bulk(sb) == 2
 
@@ -180,7 +188,8 @@ def test_bulk_answer_one_short_uses_nothing(
     assert set(out["salesql_status"]) == {"error"}
     assert out["salesql_full_name"].isna().all()
     assert sf.cache_info(tmp_path / "r.db").entries == 0
-    assert sb.counters.faults_served["short"] == 1 and bulk(sb) == 1
+    assert sb.counters.faults_served["short"] == 1
+    assert bulk(sb) == 1
 
 
 def test_response_lost_after_charge_is_retried_at_most_once(
@@ -195,7 +204,8 @@ def test_response_lost_after_charge_is_retried_at_most_once(
     sb.reset_counters()
     sb.faults.add("lost", endpoint="persons_bulk")
     out = enrich(leads(10, "lost-once"), client)
-    assert all_answered(out) and bulk(sb) == 2
+    assert all_answered(out)
+    assert bulk(sb) == 2
 
 
 def test_logs_name_method_path_status_but_no_secret(

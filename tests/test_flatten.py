@@ -588,6 +588,49 @@ def test_mappings_and_envelopes() -> None:
     assert organizations.column(P + "organization_name").to_pylist() == ["SalesQL"]
 
 
+@pytest.mark.parametrize("fast", [True, False])
+def test_error_items(fast: bool) -> None:
+    items: list[Any] = [
+        {"uuid": "err", "full_name": "Has Data", "error": "Person not found"},
+        {"error": {"code": 404}},
+        {"uuid": "ok", "error": None},  # an error of None is no error
+        {"error": ""},
+        REFERENCE_PERSON,
+    ]
+    table = _flatten._person_columns(items, Widths(), P, fast=fast)
+    assert table.column(P + "uuid").to_pylist() == [
+        None,
+        None,
+        "ok",
+        None,
+        REFERENCE_PERSON["uuid"],
+    ]
+    assert table.column(P + "email_count").to_pylist() == [None, None, 0, None, 2]
+    assert table.column(P + "full_name").to_pylist()[0] is None
+    parents, long = _flatten._explode_persons(items, "emails", P, fast=fast)
+    assert parents.to_pylist() == [0, 1, 2, 3, 4, 4]
+    assert long.column(P + "uuid").to_pylist()[:3] == [None, None, "ok"]
+
+
+def test_envelopes_among_plain_records() -> None:
+    items: list[Any] = [
+        lean_person(),
+        {"person": REFERENCE_PERSON},
+        {"person": NOT_FOUND},
+        NOT_FOUND,
+        {"person": "not a record", "uuid": "keeps-its-own"},
+    ]
+    table = person_columns(items)
+    assert table.column(P + "uuid").to_pylist() == [
+        "lean-1",
+        REFERENCE_PERSON["uuid"],
+        None,
+        None,
+        "keeps-its-own",
+    ]
+    assert table.equals(_flatten._person_columns(items, Widths(), P, fast=False))
+
+
 def test_items_that_are_not_records_give_null_rows() -> None:
     junk: list[Any] = [None, "x", 3, [REFERENCE_PERSON], NOT_FOUND]
     table = person_columns(junk)
@@ -803,6 +846,8 @@ def test_fast_and_tolerant_paths_agree_on_clean_data(shape: str) -> None:
         lean_person(),
         None,
         odd,
+        {"uuid": "err", "error": "Person not found"},
+        {"uuid": "no-error", "error": None},
         *synthetic_persons(300, shape=shape),
     ]
     widths = Widths(emails=4, phones=2, work=3)
@@ -818,6 +863,22 @@ def test_fast_and_tolerant_paths_agree_on_clean_data(shape: str) -> None:
     assert _flatten._organization_columns(organizations, P, fast=True).equals(
         _flatten._organization_columns(organizations, P, fast=False)
     )
+
+
+def test_sparse_chunks_keep_late_keys() -> None:
+    # The first items lack most fields (lean), so the chunk's record type is narrowed
+    # to the keys its items have: a later full record must keep every value.
+    items: list[Any] = [lean_person(2) for _ in range(100)] + [None, REFERENCE_PERSON]
+    table = person_columns(items)
+    assert row(table, 101) == row(person_columns([REFERENCE_PERSON]))
+    assert table.equals(_flatten._person_columns(items, Widths(), P, fast=False))
+    only_lean = person_columns([lean_person(2) for _ in range(100)])
+    assert only_lean.schema == person_schema()
+    assert only_lean.column(P + "organization_uuid").null_count == 100
+    assert only_lean.column(P + "organization_name").to_pylist() == ["Acme"] * 100
+    errors: list[Any] = [lean_person(1) for _ in range(80)] + [NOT_FOUND, {"person": lean_person()}]
+    wrapped = person_columns(errors)
+    assert wrapped.column(P + "uuid").to_pylist()[-3:] == ["lean-1", None, "lean-1"]
 
 
 def test_fast_path_is_used_on_clean_data(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -66,7 +66,8 @@ def test_output_is_aligned_and_sends_each_identity_once(
     identities = {slug for _, slug in rows if slug is not None}
     assert sent <= len(identities)
     assert sent == len(identities)  # nothing cached here: each identity exactly once
-    for (url, slug), status, got in zip(rows, out["salesql_status"], out["salesql_linkedin_url"]):
+    answers = zip(rows, out["salesql_status"], out["salesql_linkedin_url"], strict=True)
+    for (_url, slug), status, got in answers:
         if slug is None:
             assert status == "invalid_input"
             continue

@@ -24,7 +24,8 @@ CANARY = "sk-canary-store-51d0e7"
 
 
 def frame_of(n: int, prefix: str = "stored") -> pd.DataFrame:
-    return pd.DataFrame({"linkedin_url": [f"https://linkedin.com/in/{prefix}-{i}" for i in range(n)]})
+    urls = [f"https://linkedin.com/in/{prefix}-{i}" for i in range(n)]
+    return pd.DataFrame({"linkedin_url": urls})
 
 
 def bulk_requests(sb: sandbox.Sandbox) -> int:
@@ -37,7 +38,8 @@ def test_rerun_sends_nothing_and_costs_nothing(
     leads = frame_of(250)
     first = leads.salesql.enrich_persons(client=client, cache=tmp_path / "r.db", progress=False)
     charged = sb.counters.credits_charged
-    assert sb.counters.searches == 250 and charged > 0
+    assert sb.counters.searches == 250
+    assert charged > 0
     again = leads.salesql.enrich_persons(client=client, cache=tmp_path / "r.db", progress=False)
     assert bulk_requests(sb) == 3  # the first run only
     assert sb.counters.searches == 250
@@ -54,7 +56,8 @@ def test_default_store_lives_in_the_cache_dir(
     frame_of(5).salesql.enrich_persons(client=client, progress=False)
     assert bulk_requests(sb) == 1
     info = sf.cache_info()
-    assert info.entries == 5 and info.path == default_cache_path()
+    assert info.entries == 5
+    assert info.path == default_cache_path()
     assert sf.clear_cache() == 5
     frame_of(5).salesql.enrich_persons(client=client, progress=False)
     assert bulk_requests(sb) == 2
@@ -78,7 +81,8 @@ def test_store_file_is_private_and_holds_no_secret(sb: sandbox.Sandbox, tmp_path
         assert stat.S_IMODE(companion.stat().st_mode) & 0o077 == 0, companion
         blob = companion.read_bytes()
         assert CANARY.encode() not in blob
-        assert b"Bearer" not in blob and b"Authorization" not in blob
+        assert b"Bearer" not in blob
+        assert b"Authorization" not in blob
     with sqlite3.connect(path) as db:
         columns = [row[1] for row in db.execute("PRAGMA table_info(results)")]
     assert columns == ["key", "account", "kind", "found", "item", "stored_at"]
@@ -166,7 +170,8 @@ _CHILD = textwrap.dedent(
     import pandas as pd
     import salesql_frames
     n = int(sys.argv[1])
-    leads = pd.DataFrame({"linkedin_url": [f"https://linkedin.com/in/killed-{i}" for i in range(n)]})
+    urls = [f"https://linkedin.com/in/killed-{i}" for i in range(n)]
+    leads = pd.DataFrame({"linkedin_url": urls})
     leads.salesql.enrich_persons(cache=sys.argv[2], concurrency=1, progress=False)
     print("finished")
     """
@@ -220,7 +225,8 @@ def test_estimate_counts_cache_and_allowance(
 
 def test_estimate_without_a_key_still_plans(sb: sandbox.Sandbox) -> None:
     estimate = frame_of(10).salesql.estimate_persons(base_url=sb.base_url)
-    assert estimate.to_send == 10 and estimate.allowance_left is None
+    assert estimate.to_send == 10
+    assert estimate.allowance_left is None
     assert "no API key" in (estimate.note or "")
     assert sum(sb.counters.requests.values()) == 0
 
@@ -248,5 +254,6 @@ def test_resume_after_budget_sends_only_the_rest(
                                      progress=False)
     first = sb.counters.searches
     leads.salesql.enrich_persons(client=client, cache=tmp_path / "r.db", progress=False)
-    assert sb.counters.searches == 200 and first < 200
+    assert sb.counters.searches == 200
+    assert first < 200
     assert max(sb.counters.queries.values()) == 1

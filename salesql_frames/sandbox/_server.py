@@ -137,7 +137,7 @@ class Sandbox:
             self._stopping.set()
             server, thread = self._server, self._thread
         while self._clients:
-            self._clients.pop().close()  # clients handed out by `client()` do not outlive the sandbox
+            self._clients.pop().close()  # clients from `client()` do not outlive the sandbox
         if already or server is None or thread is None:
             return
         server.shutdown()
