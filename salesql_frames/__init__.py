@@ -45,6 +45,7 @@ from ._exceptions import (
     SalesQLWarning,
     ServerError,
 )
+from ._io import SpreadsheetError, read_spreadsheet, write_spreadsheet
 from ._mapping import MappingError
 from ._models import Allowance, Record
 from ._pacing import Pacer
@@ -81,6 +82,7 @@ __all__ = [
     "SalesQLError",
     "SalesQLWarning",
     "ServerError",
+    "SpreadsheetError",
     "__version__",
     "cache_info",
     "canonical_domain",
@@ -93,6 +95,8 @@ __all__ = [
     "clear_cache",
     "default_cache_path",
     "name_key",
+    "read_spreadsheet",
     "register",
     "sandbox",
+    "write_spreadsheet",
 ]

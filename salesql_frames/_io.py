@@ -406,3 +406,56 @@ def _display_width(header: str, values: Sequence[Any]) -> int:
         if value is not None:
             longest = max(longest, 19 if isinstance(value, datetime) else len(str(value)))
     return max(longest, 6)
+
+
+# -- public helpers ----------------------------------------------------------------------
+
+
+def read_spreadsheet(
+    path: str | os.PathLike[str], *, sheet: str | None = None, format: str | None = None
+) -> pd.DataFrame:
+    """Read a lead list as the command line does: every cell as text, blank rows dropped.
+
+    Args:
+        path: A ``.csv``, ``.tsv``, ``.xlsx`` or ``.parquet`` file.
+        sheet: XLSX only: the sheet (the first one by default).
+        format: Override the format the extension implies.
+
+    Returns:
+        A pandas DataFrame (``pl.from_pandas`` it for polars).
+
+    Examples:
+        >>> leads = salesql_frames.read_spreadsheet("leads.xlsx")  # doctest: +SKIP
+    """
+    return read_table(path, fmt=format, sheet=sheet).frame
+
+
+def write_spreadsheet(
+    frame: Any, path: str | os.PathLike[str], *, format: str | None = None,
+    sheet_name: str = "enriched",
+) -> Path:
+    """Write an enriched frame (pandas or polars) where Excel and others can open it.
+
+    XLSX output gets readable column widths, a frozen header, and timezone-aware
+    datetimes as naive UTC (``DataFrame.to_excel`` refuses those); the file is replaced
+    atomically.
+
+    Args:
+        frame: A pandas or polars DataFrame (the index is not written).
+        path: A ``.csv``, ``.tsv``, ``.xlsx`` or ``.parquet`` file.
+        format: Override the format the extension implies.
+        sheet_name: XLSX only: the sheet's name.
+
+    Returns:
+        The path written.
+
+    Examples:
+        >>> salesql_frames.write_spreadsheet(enriched, "enriched.xlsx")  # doctest: +SKIP
+        PosixPath('enriched.xlsx')
+    """
+    if not isinstance(frame, pd.DataFrame):
+        to_pandas = getattr(frame, "to_pandas", None)
+        if to_pandas is None:
+            raise SpreadsheetError(f"expected a pandas or polars DataFrame, got {type(frame)}")
+        frame = to_pandas()
+    return write_table(frame, path, fmt=format, sheet_name=sheet_name)

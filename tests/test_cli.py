@@ -405,3 +405,19 @@ def test_xlsx_output_details(tmp_path: Path) -> None:
     back = read_table(tmp_path / "out.xlsx").frame
     assert back.loc[0, "Count"] == "3"
     assert not list(tmp_path.glob(".*.tmp"))  # the temporary file was renamed
+
+
+def test_write_and_read_spreadsheet_from_python(tmp_path: Path) -> None:
+    import polars as pl
+
+    import salesql_frames as sf
+    from salesql_frames import sandbox
+
+    leads = pl.DataFrame({"LinkedIn": ["linkedin.com/in/sandrocarsava", "linkedin.com/in/x-y"]})
+    with sandbox.serve() as sb:
+        enriched = leads.salesql.enrich_persons(client=sb.client(), cache=False, progress=False)
+    path = sf.write_spreadsheet(enriched, tmp_path / "out.xlsx")  # tz-aware columns included
+    back = sf.read_spreadsheet(path)
+    assert list(back.columns) == enriched.columns
+    assert back["salesql_full_name"].iloc[0] == "Sandro Carsava"
+    assert back["salesql_timestamp_work_experience_start"].iloc[0].startswith("2001-01-01")
