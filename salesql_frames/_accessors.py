@@ -133,9 +133,10 @@ class SalesQLAccessor:
                 ``base_url`` or the ``SALESQL_API_KEY`` / ``SALESQL_BASE_URL`` variables.
             api_key: API key, when no ``client`` is given.
             base_url: API root, when no ``client`` is given.
-            cache: The result store: None (default location, see `default_cache_path`),
-                a file path, or False for none. Stored answers are reused and cost
-                nothing; every batch is stored as soon as it is answered.
+            cache: The result store: None or True (default location, see
+                `default_cache_path`), a file path, a `ResultStore`, or False for none.
+                Stored answers are reused and cost nothing; every batch is stored as
+                soon as it is answered.
             max_credits: Stop sending before the worst case (one credit per query)
                 would exceed this; unsent rows are ``skipped``.
             rate_limit: Searches per minute of your plan (or ``(searches, seconds)``),
@@ -158,8 +159,8 @@ class SalesQLAccessor:
             >>> import pandas as pd, salesql_frames
             >>> from salesql_frames import sandbox
             >>> df = pd.DataFrame({"Person Linkedin Url": ["linkedin.com/in/sandrocarsava"]})
-            >>> with sandbox.serve() as sb:
-            ...     out = df.salesql.enrich_persons(client=sb.client(), progress=False)
+            >>> with sandbox.serve() as sb, sb.client() as client:
+            ...     out = df.salesql.enrich_persons(client=client, cache=False, progress=False)
             >>> out.loc[0, "salesql_full_name"]
             'Sandro Carsava'
         """
@@ -260,8 +261,9 @@ class SalesQLAccessor:
             >>> import polars as pl, salesql_frames
             >>> from salesql_frames import sandbox
             >>> df = pl.DataFrame({"Website": ["https://www.clarosys.com"]})
-            >>> with sandbox.serve() as sb:
-            ...     out = df.salesql.enrich_organizations(client=sb.client(), progress=False)
+            >>> with sandbox.serve() as sb, sb.client() as client:
+            ...     out = df.salesql.enrich_organizations(client=client, cache=False,
+            ...                                           progress=False)
             >>> out["salesql_status"].to_list()[0] in ("found", "not_found")
             True
         """
@@ -306,9 +308,11 @@ class SalesQLAccessor:
                 flags).
 
         Examples:
-            >>> print(df.salesql.estimate_persons())  # doctest: +SKIP
-            rows                     200
-            ...
+            >>> import pandas as pd, salesql_frames
+            >>> df = pd.DataFrame({"LinkedIn": ["linkedin.com/in/ada-l", "linkedin.com/in/ADA-L/"]})
+            >>> estimate = df.salesql.estimate_persons(cache=False)
+            >>> estimate.unique_queries, estimate.worst_case_credits
+            (1, 1)
         """
         plan = self.plan_persons(**columns_and_filters)
         with session(RunOptions(client, api_key, base_url, cache)) as (api, store):
@@ -326,9 +330,10 @@ class SalesQLAccessor:
         """Estimate `enrich_organizations` without sending a query (see `estimate_persons`).
 
         Examples:
-            >>> estimate = df.salesql.estimate_organizations(organization_domain="Website")
-            >>> estimate.to_send  # doctest: +SKIP
-            120
+            >>> import pandas as pd, salesql_frames
+            >>> df = pd.DataFrame({"Website": ["salesql.com", "https://www.salesql.com/"]})
+            >>> df.salesql.estimate_organizations(cache=False).to_send
+            1
         """
         plan = self.plan_organizations(**columns_and_filters)
         with session(RunOptions(client, api_key, base_url, cache)) as (api, store):

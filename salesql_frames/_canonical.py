@@ -17,7 +17,7 @@ Canonical forms:
 - Domain: the lowercase host without scheme, ``www.``, port, path, user info or trailing
   dot; internationalized labels in Unicode (``xn--`` labels are decoded).
 - Names and organization names: NFC, whitespace collapsed, case kept (that is what is
-  sent); :func:`name_key` is the casefolded dedupe key of a name.
+  sent); `name_key` is the casefolded dedupe key of a name.
 
 This module imports neither pandas nor polars.
 """
@@ -306,7 +306,7 @@ def canonical_name(value: object) -> str | None:
 
 
 def name_key(value: object) -> str | None:
-    """Return the dedupe key of a name: :func:`canonical_name`, casefolded.
+    """Return the dedupe key of a name: `canonical_name`, casefolded.
 
     Examples:
         >>> name_key(" JOSÉ  García") == name_key("josé garcía")

@@ -83,8 +83,10 @@ class Client:
         base_url: The API root. Defaults to ``SALESQL_BASE_URL``, else the public API.
         timeout: Seconds to wait for a response (read/write); connecting waits at most
             5 s. A ``(connect, read)`` pair sets both. Never unbounded.
-        max_retries: How often a failed request is retried (connection errors, 408, 429
-            within a minute, 5xx). 400/401/403/404/422 are never retried.
+        max_retries: How often a failed request is retried: connection errors, timeouts,
+            408, 429 (waiting as ``Retry-After`` says, up to 120 s; longer means the
+            daily cap, which is not retried), 500, 502, 503 and 504. 400, 401, 403, 404
+            and 422 are never retried.
         rate_limit: The plan's searches per minute, or a ``(searches, seconds)``
             window. Requests are paced to it, so no 429 is provoked. None (the
             default) learns the limit from 429s and ``Retry-After``.
@@ -188,8 +190,10 @@ class Client:
         """Return the credits left on the account (``GET /allowance``; costs nothing).
 
         Examples:
-            >>> client.allowance().emails_and_phones  # doctest: +SKIP
-            9990
+            >>> from salesql_frames import sandbox
+            >>> with sandbox.serve(credits=500) as sb, sb.client() as client:
+            ...     client.allowance().emails_and_phones
+            500
         """
         body = self._json(self._request("GET", C.PATH_ALLOWANCE), C.PATH_ALLOWANCE)
         try:
@@ -208,8 +212,12 @@ class Client:
             True if the server accepted the key, False if it refused it (401/403).
 
         Examples:
-            >>> client.verify_key()  # doctest: +SKIP
+            >>> from salesql_frames import Client, sandbox
+            >>> with sandbox.serve() as sb:
+            ...     Client(sb.api_key, base_url=sb.base_url).verify_key()
+            ...     Client("wrong", base_url=sb.base_url).verify_key()
             True
+            False
         """
         try:
             self.enrich_person(linkedin_url=C.FREE_PROFILE_URL)
@@ -232,9 +240,12 @@ class Client:
             The person record, or None if the person was not found.
 
         Examples:
-            >>> person = client.enrich_person(  # doctest: +SKIP
-            ...     full_name="Ada Lovelace", organization_domain="acme.io"
-            ... )
+            >>> from salesql_frames import sandbox
+            >>> with sandbox.serve() as sb, sb.client() as client:
+            ...     person = client.enrich_person(full_name="Ada Lovelace",
+            ...                                   organization_domain="acme.io")
+            >>> person is None or person["full_name"] == "Ada Lovelace"
+            True
         """
         return self._enrich_one("person", C.PATH_PERSON, params)
 
@@ -248,7 +259,11 @@ class Client:
             The organization record, or None if it was not found.
 
         Examples:
-            >>> client.enrich_organization(organization_domain="salesql.com")  # doctest: +SKIP
+            >>> from salesql_frames import sandbox
+            >>> with sandbox.serve() as sb, sb.client() as client:
+            ...     found = client.enrich_organization(organization_domain="salesql.com")
+            >>> found is None or found["website_domain"] == "salesql.com"
+            True
         """
         return self._enrich_one("organization", C.PATH_ORGANIZATION, params)
 
@@ -272,9 +287,13 @@ class Client:
             InvalidQueryError: A query is incomplete or malformed (nothing is sent).
 
         Examples:
-            >>> queries = [{"linkedin_url": "linkedin.com/in/ada"}]
-            >>> client.enrich_persons_bulk(queries)  # doctest: +SKIP
-            [{'error': 'Person not found'}]
+            >>> from salesql_frames import sandbox
+            >>> queries = [{"linkedin_url": "linkedin.com/in/sandrocarsava"},
+            ...            {"full_name": "Ada Lovelace", "organization_name": "Acme"}]
+            >>> with sandbox.serve() as sb, sb.client() as client:
+            ...     answers = client.enrich_persons_bulk(queries)
+            >>> answers[0]["full_name"], len(answers)
+            ('Sandro Carsava', 2)
         """
         return self._bulk("person", queries, batch_size)
 
@@ -287,8 +306,11 @@ class Client:
         ``{"error": "Organization not found"}``.
 
         Examples:
-            >>> queries = [{"organization_domain": "salesql.com"}]
-            >>> client.enrich_organizations_bulk(queries)  # doctest: +SKIP
+            >>> from salesql_frames import sandbox
+            >>> with sandbox.serve() as sb, sb.client() as client:
+            ...     answers = client.enrich_organizations_bulk([{"organization_name": "Acme"}])
+            >>> len(answers)
+            1
         """
         return self._bulk("organization", queries, batch_size)
 
@@ -401,8 +423,12 @@ class Client:
                     self.pacer.on_success()
                     return response
                 error = _status_error(response, method, path, secret)
-                if isinstance(error, RateLimitError):
+                if isinstance(error, QuotaExhaustedError):
+                    self.pacer.release(weight)  # a daily cap says nothing about the window
+                elif isinstance(error, RateLimitError):
                     self.pacer.on_rate_limited(weight, error.retry_after)
+                    if not self.pacer.fits(weight):
+                        raise error  # larger than the window allows: the caller must split
             delay = _retry_delay(error, attempt)
             if delay is None or attempt >= self.max_retries:
                 raise error

@@ -3,8 +3,10 @@
 Every error derives from `SalesQLError`, so one ``except`` clause catches them all::
 
     SalesQLError
-    ├── ConfigurationError           bad base URL, bad option, ...
+    ├── ConfigurationError           bad base URL, bad option, unusable result store
     ├── InvalidQueryError            a query fails local validation; nothing was sent
+    ├── MappingError                 columns cannot be mapped to API parameters
+    ├── SpreadsheetError             a file cannot be read or written as a spreadsheet
     ├── APIConnectionError           the request never got a response
     │   └── APITimeoutError
     ├── ResponseError                a 2xx body that is not what the reference promises
@@ -50,7 +52,10 @@ class SalesQLError(Exception):
 
 
 class ConfigurationError(SalesQLError):
-    """The client is not set up to make requests (for example, no API key)."""
+    """A setting is wrong: base URL, an option's value, an unusable result store.
+
+    A missing API key raises `MissingAPIKeyError`, which is also a `ConfigurationError`.
+    """
 
 
 class InvalidQueryError(SalesQLError, ValueError):
@@ -198,7 +203,7 @@ class QuotaExhaustedError(RateLimitError):
 
 
 class ServerError(APIStatusError):
-    """5xx: the server failed; the request may be retried."""
+    """5xx: the server failed (500, 502, 503 and 504 are retried before this is raised)."""
 
 
 class SalesQLWarning(UserWarning):
@@ -206,7 +211,10 @@ class SalesQLWarning(UserWarning):
 
 
 class RunStoppedWarning(SalesQLWarning):
-    """A run stopped early (credit budget, persistent 429s); unsent rows are ``skipped``.
+    """A run stopped early; unsent rows are ``skipped``.
+
+    Causes: the ``max_credits`` budget, 429s that outlast the retries, or an API that
+    cannot be reached.
 
     Finished answers are kept in the result store: running the same call again sends
     only what was not finished.

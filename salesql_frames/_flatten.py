@@ -1,12 +1,12 @@
 """Flatten SalesQL records (JSON dicts) into fixed-schema Arrow tables, columnar.
 
-Persons become one WIDE row per item (:func:`person_columns`: scalars, best picks,
+Persons become one WIDE row per item (`person_columns`: scalars, best picks,
 counts and numbered ``email_{i}``/``phone_{i}``/``work_{i}`` columns) or LONG rows
-with one list exploded (:func:`explode_persons`); organizations become one row per
-item (:func:`organization_columns`). Column names and types come from
-:mod:`salesql_frames._schema` and never depend on the data.
+with one list exploded (`explode_persons`); organizations become one row per
+item (`organization_columns`). Column names and types come from
+`salesql_frames._schema` and never depend on the data.
 
-How it works, per chunk of :data:`CHUNK_ROWS` items:
+How it works, per chunk of `CHUNK_ROWS` items:
 
 1. **Fast path**: ``pyarrow.array(chunk, type=RECORD_TYPE)`` converts the raw items
    in C++ against an explicit struct type naming only the keys read (checked: pyarrow
@@ -108,7 +108,7 @@ BoolArray = npt.NDArray[np.bool_]
 
 
 # ---------------------------------------------------------------------------
-# Step 1: items -> dicts or None.
+# Tolerant path, part 1: items -> record dicts or None.
 # ---------------------------------------------------------------------------
 
 
@@ -133,7 +133,7 @@ def _prepare_one(item: Any, envelope: str) -> Any:
 
 
 # ---------------------------------------------------------------------------
-# Steps 2 and 3: records -> StructArray, fast or tolerant.
+# Items -> StructArray: fast path, and the tolerant path's sanitizers.
 # ---------------------------------------------------------------------------
 
 
@@ -302,14 +302,17 @@ def _narrowed(chunk: Sequence[Any], record_type: pa.StructType) -> pa.StructType
 
     ``pyarrow.array`` pays for every field of the type in every record, present or
     not. Lean records (the shape real bulk answers have) lack half of them, so a
-    chunk whose sample lacks at least :data:`SPARSE_MIN_ABSENT` fields is scanned for
+    chunk whose sample lacks at least `SPARSE_MIN_ABSENT` fields is scanned for
     the keys it really has. Other chunks keep the full type without a scan.
     """
     names = [record_type.field(i).name for i in range(record_type.num_fields)]
     sample = set().union(*[r for r in chunk[:SPARSE_SAMPLE] if type(r) is dict])
     if sum(name not in sample for name in names) < SPARSE_MIN_ABSENT:
         return record_type
-    keys = set().union(*[r for r in chunk if type(r) is dict])
+    try:
+        keys = set().union(*chunk)
+    except TypeError:  # None or other non-iterable items
+        keys = set().union(*[r for r in chunk if type(r) is dict])
     if all(name in keys for name in names):
         return record_type
     return pa.struct([record_type.field(name) for name in names if name in keys])
@@ -350,7 +353,7 @@ def _fast(chunk: Sequence[Any], record_type: pa.StructType, envelope: str) -> li
 def _struct_chunks(
     items: Sequence[Any], record_type: pa.StructType, envelope: str, *, fast: bool = True
 ) -> Iterator[pa.StructArray]:
-    """Convert items to struct arrays of at most :data:`CHUNK_ROWS` rows.
+    """Convert items to struct arrays of at most `CHUNK_ROWS` rows.
 
     Args:
         items: API result items.
@@ -376,7 +379,7 @@ def _struct_chunks(
 
 
 # ---------------------------------------------------------------------------
-# Step 4: columnar extraction.
+# Columnar extraction (both paths).
 # ---------------------------------------------------------------------------
 
 
@@ -437,6 +440,11 @@ class _Lists:
             np.cumsum(lengths[:-1], out=starts[1:])
         return cls(values, lengths, starts, parents)
 
+    @functools.cached_property
+    def rank(self) -> IntArray:
+        """Position of each element of ``values`` within its row (0-based)."""
+        return np.arange(len(self.parents), dtype=np.int64) - self.starts[self.parents]
+
     def element(self, i: int) -> pa.Array:
         """Return the positions in ``values`` of element ``i`` (0-based), null if absent."""
         return pa.array(self.starts + i, type=pa.int64(), mask=self.lengths <= i)
@@ -461,8 +469,7 @@ class _Lists:
             return result
         width = int(self.lengths.max()) + 1
         tier = 2 - preferred.astype(np.int64) - (preferred | fallback)
-        rank = np.arange(len(self.parents), dtype=np.int64) - self.starts[self.parents]
-        best = np.minimum.reduceat(tier * width + rank, self.starts[rows])
+        best = np.minimum.reduceat(tier * width + self.rank, self.starts[rows])
         found = best < 2 * width
         rows = rows[found]
         result[rows] = self.starts[rows] + best[found] % width
@@ -564,7 +571,7 @@ def _person_parts(
     """Compute the non-numbered person columns of one chunk.
 
     Args:
-        records: A struct array of a :func:`person_record_type`.
+        records: A struct array of a `person_record_type`.
         prefix: Column name prefix.
 
     Returns:
@@ -591,6 +598,16 @@ def _person_parts(
     return columns, lists
 
 
+def _take_rows(values: pa.Array, rows: pa.Array) -> pa.Array:
+    """Take ``values`` at ``rows`` (null rows give null).
+
+    An empty or all-null column (common in lean records) is not read.
+    """
+    if values.null_count == len(values) or rows.null_count == len(rows):
+        return pa.nulls(len(rows), type=values.type)
+    return values.take(rows)
+
+
 def _person_table(
     records: pa.StructArray, widths: Widths, prefix: str, schema: pa.Schema
 ) -> pa.Table:
@@ -603,15 +620,8 @@ def _person_table(
         for i in range(widths.of(key)):
             positions = normalized.element(i)
             for name, values in zip(spec.wide_names(i + 1, prefix), flat, strict=True):
-                columns[name] = values.take(positions)
+                columns[name] = _take_rows(values, positions)
     return pa.Table.from_arrays([columns[name] for name in schema.names], schema=schema)
-
-
-def _take_rows(values: pa.Array, rows: pa.Array) -> pa.Array:
-    """Take rows of ``values``; an all-null column (common in lean records) is not read."""
-    if values.null_count == len(values):
-        return pa.nulls(len(rows), type=values.type)
-    return values.take(rows)
 
 
 def _explode_positions(lists: _Lists) -> tuple[IntArray, IntArray]:
@@ -711,7 +721,7 @@ def explode_persons(
     item, appears exactly once with nulls in the exploded columns.
 
     Args:
-        items: Person records, as for :func:`person_columns`.
+        items: Person records, as for `person_columns`.
         explode: The list to explode: ``"emails"``, ``"phones"`` or
             ``"work_experience"``.
         prefix: Column name prefix.

@@ -414,7 +414,7 @@ def _display_width(header: str, values: Sequence[Any]) -> int:
 def read_spreadsheet(
     path: str | os.PathLike[str], *, sheet: str | None = None, format: str | None = None
 ) -> pd.DataFrame:
-    """Read a lead list as the command line does: every cell as text, blank rows dropped.
+    r"""Read a lead list as the command line does: every cell as text, blank rows dropped.
 
     Args:
         path: A ``.csv``, ``.tsv``, ``.xlsx`` or ``.parquet`` file.
@@ -425,7 +425,11 @@ def read_spreadsheet(
         A pandas DataFrame (``pl.from_pandas`` it for polars).
 
     Examples:
-        >>> leads = salesql_frames.read_spreadsheet("leads.xlsx")  # doctest: +SKIP
+        >>> import pathlib, tempfile, pandas as pd, salesql_frames
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "leads.csv"
+        >>> _ = path.write_text("Name,Zip\nAda,02139\n,\n")
+        >>> salesql_frames.read_spreadsheet(path).to_dict("records")
+        [{'Name': 'Ada', 'Zip': '02139'}]
     """
     return read_table(path, fmt=format, sheet=sheet).frame
 
@@ -450,8 +454,11 @@ def write_spreadsheet(
         The path written.
 
     Examples:
-        >>> salesql_frames.write_spreadsheet(enriched, "enriched.xlsx")  # doctest: +SKIP
-        PosixPath('enriched.xlsx')
+        >>> import pathlib, tempfile, pandas as pd, salesql_frames
+        >>> when = pd.Series(pd.to_datetime(["2026-01-02"], utc=True))
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "enriched.xlsx"
+        >>> salesql_frames.write_spreadsheet(pd.DataFrame({"When": when}), path).name
+        'enriched.xlsx'
     """
     if not isinstance(frame, pd.DataFrame):
         to_pandas = getattr(frame, "to_pandas", None)

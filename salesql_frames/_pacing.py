@@ -65,6 +65,7 @@ class Pacer:
         self._day = _utc_today()
         self._sent_today = 0
         self.rate_limited = 0
+        self._lone_refusals = 0
 
     def __repr__(self) -> str:
         mode = "known" if self.known else "adaptive"
@@ -81,6 +82,10 @@ class Pacer:
             return largest
         spread = math.ceil(self.allowance * C.BATCH_SHARE_OF_WINDOW)
         return max(1, min(largest, spread, math.floor(self.allowance) or 1))
+
+    def fits(self, weight: int) -> bool:
+        """Whether ``weight`` searches can ever pass in one window."""
+        return weight <= self.allowance
 
     def acquire(self, weight: int, path: str = "") -> float:
         """Block until ``weight`` searches may be sent; record them. Return seconds waited."""
@@ -115,18 +120,30 @@ class Pacer:
             self.rate_limited += 1
             if self.known:
                 return
-            now = self._clock()
-            if math.isinf(self.allowance):
-                self.window = max(1.0, retry_after) if retry_after else _DEFAULT_WINDOW
-                accepted = self._in_window(now, self._span())
-                self.allowance = float(max(1, accepted))
-                self._best = self.allowance
-            else:
+            window = max(1.0, retry_after) if retry_after is not None else _DEFAULT_WINDOW
+            accepted = self._in_window(self._clock(), window * C.WINDOW_MARGIN)
+            if not math.isinf(self.allowance):
                 self.allowance = max(1.0, self.allowance * C.ADAPTIVE_DECREASE)
+                if accepted:  # never recover beyond what the server just refused
+                    self._best = min(self._best, float(accepted))
+                return
+            if accepted:
+                # We filled the window ourselves: what it took is the allowance.
+                self.window, self.allowance = window, float(accepted)
+                self._best = self.allowance
+                return
+            # Refused with nothing of ours in the window: someone else filled it (retry
+            # as told), or this request alone exceeds it (refused twice: halve it).
+            self._lone_refusals += 1
+            if self._lone_refusals >= 2:
+                self.window = window
+                self.allowance = float(max(1, weight // 2))
+                self._best = float(max(1, weight - 1))
 
     def on_success(self) -> None:
         """Recover the allowance additively after an accepted request (adaptive mode)."""
         with self._lock:
+            self._lone_refusals = 0
             if not self.known and self.allowance < self._best:
                 step = max(1.0, self._best * C.ADAPTIVE_INCREASE)
                 self.allowance = min(self._best, self.allowance + step)

@@ -59,6 +59,7 @@ class Outcomes:
     sent: int = 0
     credits_used: int = 0
     stopped: str | None = None
+    stop_warning: type[Warning] = RunStoppedWarning
 
     @classmethod
     def empty(cls, size: int) -> Outcomes:
@@ -81,9 +82,19 @@ def classify(item: Record) -> tuple[str, str | None]:
     return C.STATUS_ERROR, text
 
 
-def is_billable(item: Record | None) -> bool:
-    """The reference's rule: a person with at least one email or phone costs a credit."""
-    return bool(item and (item.get("emails") or item.get("phones")))
+def is_billable(kind: str, item: Record | None) -> bool:
+    """Whether an answer may have cost a credit.
+
+    Persons follow the reference's rule: one with at least one email or phone. For
+    organizations the reference is ambiguous ("each successful enrichment consumes 1
+    credit", yet the bulk changelog says only results with emails), so every found
+    organization is counted: budgets stay safe.
+    """
+    if not item:
+        return False
+    if kind == "organization":
+        return True
+    return bool(item.get("emails") or item.get("phones"))
 
 
 def store_keys(plan: Plan, account: str | None) -> list[str]:
@@ -121,6 +132,7 @@ class _Run:
         self.outcomes = Outcomes.empty(plan.unique_queries)
         self.pending: deque[int] = deque()
         self.split: deque[list[int]] = deque()  # halves of a batch the server refused
+        self.split_since_success = False
 
     # -- worker side -------------------------------------------------------------------
 
@@ -153,6 +165,7 @@ class _Run:
         return [self.pending.popleft() for _ in range(min(size, len(self.pending)))]
 
     def finish(self, batch: list[int], answers: list[Record]) -> None:
+        self.split_since_success = False
         found = not_found = errors = billable = 0
         for j, item in zip(batch, answers, strict=True):
             status, error = classify(item)
@@ -160,7 +173,7 @@ class _Run:
             found += status == C.STATUS_FOUND
             not_found += status == C.STATUS_NOT_FOUND
             errors += status == C.STATUS_ERROR
-            billable += self.plan.kind == "person" and is_billable(item)
+            billable += is_billable(self.plan.kind, item if status == C.STATUS_FOUND else None)
         self.outcomes.sent += len(batch)
         self.outcomes.credits_used += billable
         self.bar.advance(len(batch), found=found, not_found=not_found, errors=errors,
@@ -177,8 +190,10 @@ class _Run:
             self.outcomes.record(j, None, C.STATUS_ERROR, str(error))
         self.bar.advance(len(batch), errors=len(batch))
 
-    def stop(self, reason: str, unsent: Sequence[int]) -> None:
-        self.outcomes.stopped = reason
+    def stop(self, reason: str, unsent: Sequence[int],
+             category: type[Warning] = RunStoppedWarning) -> None:
+        if self.outcomes.stopped is None:
+            self.outcomes.stopped, self.outcomes.stop_warning = reason, category
         for j in unsent:
             self.outcomes.record(j, None, C.STATUS_SKIPPED, f"not sent: {reason}")
 
@@ -218,8 +233,6 @@ class _Run:
             unsent = list(self.pending) + [j for b in self.split for j in b]
             self.stop(f"max_credits={self.max_credits} reached (at most one credit per "
                       "query is assumed before it is answered)", unsent)
-            warnings.warn(f"run stopped: {self.outcomes.stopped}", RunStoppedWarning,
-                          stacklevel=5)
         return self.outcomes
 
     def collect(
@@ -233,6 +246,14 @@ class _Run:
         except QuotaExhaustedError as exc:
             self.halt(str(exc), batch, QuotaExhaustedWarning)
         except RateLimitError as exc:
+            if not self.client.pacer.fits(len(batch)) and not self.split_since_success:
+                # Larger than the window: split it (once until something passes again).
+                self.split_since_success = True
+                fits = self.client.pacer.batch_size()
+                self.split.extendleft(
+                    reversed([batch[i : i + fits] for i in range(0, len(batch), fits)])
+                )
+                return
             reason = (f"still rate limited after {self.client.max_retries} retries ({exc}); "
                       "run again later: finished rows are kept")
             self.halt(reason, batch, RunStoppedWarning)
@@ -255,8 +276,7 @@ class _Run:
         unsent = batch + list(self.pending) + [j for b in self.split for j in b]
         self.pending.clear()
         self.split.clear()
-        self.stop(reason, unsent)
-        warnings.warn(reason, category, stacklevel=6)
+        self.stop(reason, unsent, category)
 
 
 def send(
@@ -292,4 +312,8 @@ def send(
     client._require_key(C.PATH_PERSONS_BULK if plan.kind == "person" else
                         C.PATH_ORGANIZATIONS_BULK)
     with Progress(plan.unique_queries, kind=plan.kind, enabled=progress) as bar:
-        return _Run(plan, client, store, max_credits, bar).run(concurrency)
+        outcomes = _Run(plan, client, store, max_credits, bar).run(concurrency)
+    if outcomes.stopped:
+        # Attributed to the caller of enrich_persons (send <- run_enrichment <- accessor).
+        warnings.warn(f"run stopped: {outcomes.stopped}", outcomes.stop_warning, stacklevel=4)
+    return outcomes

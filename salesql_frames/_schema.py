@@ -2,14 +2,14 @@
 
 Two kinds of schema live here:
 
-* **Record types** (:func:`person_record_type`, ``ORGANIZATION_RECORD_TYPE``): Arrow
+* **Record types** (`person_record_type`, ``ORGANIZATION_RECORD_TYPE``): Arrow
   struct types describing only the parts of an API record that the flatten step
   reads. They are handed to ``pyarrow.array`` so that JSON dicts convert in C++; keys
   they do not name are ignored and keys a record lacks become nulls (both checked).
   Timestamps are read as int64 epoch milliseconds and cast afterwards.
-* **Output schemas** (:func:`person_schema`, :func:`organization_schema`,
-  :func:`long_person_schema`): the columns appended to the user's frame. They depend
-  only on the prefix and the :class:`Widths`, never on the data, so dtypes are stable
+* **Output schemas** (`person_schema`, `organization_schema`,
+  `long_person_schema`): the columns appended to the user's frame. They depend
+  only on the prefix and the `Widths`, never on the data, so dtypes are stable
   whether or not anything matched.
 
 Column layout of the wide person table (``p`` is the prefix)::
@@ -70,7 +70,7 @@ EPOCH_MS_METADATA: Final = {b"salesql_unit": b"epoch_ms"}
 LOCATION_TEXT: Final = "__salesql_location_text__"
 
 ExplodeTarget = Literal["emails", "phones", "work_experience"]
-#: The record lists :func:`long_person_schema` can explode, in column order.
+#: The record lists `long_person_schema` can explode, in column order.
 EXPLODE_TARGETS: Final[tuple[ExplodeTarget, ...]] = ("emails", "phones", "work_experience")
 
 # ---------------------------------------------------------------------------
@@ -367,7 +367,7 @@ def person_schema(widths: Widths = DEFAULT_WIDTHS, prefix: str = DEFAULT_PREFIX)
         prefix: Column name prefix.
 
     Returns:
-        The schema :func:`~salesql_frames._flatten.person_columns` always returns.
+        The schema `salesql_frames._flatten.person_columns` always returns.
     """
     fields = person_scalar_fields(prefix)
     for spec in LIST_SPECS.values():
@@ -386,7 +386,7 @@ def organization_schema(prefix: str = DEFAULT_PREFIX) -> pa.Schema:
         prefix: Column name prefix.
 
     Returns:
-        The schema :func:`~salesql_frames._flatten.organization_columns` always returns.
+        The schema `salesql_frames._flatten.organization_columns` always returns.
     """
     _check_prefix(prefix)
     return pa.schema(
@@ -424,7 +424,7 @@ def long_person_schema(explode: ExplodeTarget, prefix: str = DEFAULT_PREFIX) -> 
         prefix: Column name prefix.
 
     Returns:
-        The schema :func:`~salesql_frames._flatten.explode_persons` always returns.
+        The schema `salesql_frames._flatten.explode_persons` always returns.
 
     Raises:
         ValueError: If ``explode`` names no record list.

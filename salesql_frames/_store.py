@@ -238,9 +238,10 @@ def cache_info(path: Path | str | None = None) -> CacheInfo:
     """Describe the result store (the default one unless ``path`` is given).
 
     Examples:
-        >>> print(salesql_frames.cache_info())  # doctest: +SKIP
-        /home/me/.cache/salesql-frames/results.sqlite3
-        1,204 answers (1,003 found, 201 not found), 2,310 KiB, 2026-11-20 .. 2026-11-27
+        >>> import pathlib, tempfile, salesql_frames
+        >>> info = salesql_frames.cache_info(pathlib.Path(tempfile.mkdtemp()) / "r.sqlite3")
+        >>> info.entries, info.found, info.not_found
+        (0, 0, 0)
     """
     with ResultStore(path or default_cache_path()) as store:
         return store.info()
@@ -254,8 +255,9 @@ def clear_cache(path: Path | str | None = None, *, older_than: float | None = No
         older_than: Only remove answers older than this many seconds.
 
     Examples:
-        >>> salesql_frames.clear_cache()  # doctest: +SKIP
-        1204
+        >>> import pathlib, tempfile, salesql_frames
+        >>> salesql_frames.clear_cache(pathlib.Path(tempfile.mkdtemp()) / "r.sqlite3")
+        0
     """
     with ResultStore(path or default_cache_path()) as store:
         return store.clear(older_than=older_than)

@@ -868,10 +868,11 @@ def test_fast_and_tolerant_paths_agree_on_clean_data(shape: str) -> None:
 def test_sparse_chunks_keep_late_keys() -> None:
     # The first items lack most fields (lean), so the chunk's record type is narrowed
     # to the keys its items have: a later full record must keep every value.
-    items: list[Any] = [lean_person(2) for _ in range(100)] + [None, REFERENCE_PERSON]
-    table = person_columns(items)
-    assert row(table, 101) == row(person_columns([REFERENCE_PERSON]))
-    assert table.equals(_flatten._person_columns(items, Widths(), P, fast=False))
+    for tail in ([None, REFERENCE_PERSON], [REFERENCE_PERSON]):
+        items: list[Any] = [lean_person(2) for _ in range(100)] + tail
+        table = person_columns(items)
+        assert row(table, len(items) - 1) == row(person_columns([REFERENCE_PERSON]))
+        assert table.equals(_flatten._person_columns(items, Widths(), P, fast=False))
     only_lean = person_columns([lean_person(2) for _ in range(100)])
     assert only_lean.schema == person_schema()
     assert only_lean.column(P + "organization_uuid").null_count == 100

@@ -113,7 +113,8 @@ class FaultPlan:
         """Script ``fault`` for the next ``times`` requests to ``endpoint``.
 
         Args:
-            fault: A fault name (see the module docstring).
+            fault: A fault name, one of `FaultPlan.KINDS` (``"http_500"``, ``"reset"``,
+                ``"stall"``, ``"short"``, ``"pass"``...; the sandbox docs list them all).
             endpoint: An endpoint name, or ``"*"`` for any endpoint.
             times: How many requests it hits.
             **options: The fault's options (``retry_after`` or ``seconds``).

@@ -43,10 +43,7 @@ def _check_latency(latency: Latency) -> tuple[float, float]:
 class Sandbox:
     """A local HTTP/1.1 server that behaves like the SalesQL API, with synthetic data.
 
-    Use it as a context manager (or call `start` and `stop`)::
-
-        with Sandbox(seed=1) as sb:
-            client = Client(api_key=sb.api_key, base_url=sb.base_url)
+    Use it as a context manager, or call `start` and `stop`.
 
     Args:
         port: TCP port; 0 picks a free one.
@@ -62,6 +59,11 @@ class Sandbox:
         latency: Seconds slept per request, or a ``(min, max)`` range drawn per request.
         not_found_rate: Share of identities not found.
         organization_credit: Credits charged per organization found.
+
+    Examples:
+        >>> with Sandbox(seed=1) as sb, sb.client() as client:
+        ...     client.allowance().emails_and_phones
+        10000
     """
 
     def __init__(

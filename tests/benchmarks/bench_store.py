@@ -62,24 +62,29 @@ def main() -> int:
         cold_seconds = time.perf_counter() - started
         sent_cold = sb.counters.searches
 
-        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        timings = []
+        for _ in range(3):  # best of 3, untraced
+            started = time.perf_counter()
+            warm = frame.salesql.enrich_persons(client=client, cache=store, progress=False)
+            timings.append(time.perf_counter() - started)
+        warm_seconds = min(timings)
+        # Memory in a separate, traced run (tracing slows Python several-fold).
         tracemalloc.start()
-        started = time.perf_counter()
-        warm = frame.salesql.enrich_persons(client=client, cache=store, progress=False)
-        warm_seconds = time.perf_counter() - started
+        frame.salesql.enrich_persons(client=client, cache=store, progress=False)
         _, python_peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         sent_warm = sb.counters.searches - sent_cold
 
     same = cold.equals(warm)
     print(f"rows {args.rows:,}, unique people {sent_cold:,}, wide columns {warm.shape[1]}")
     print(f"cold run (sandbox over loopback): {cold_seconds:6.2f} s")
-    print(f"warm run (result store only):     {warm_seconds:6.2f} s   target < {TARGET_SECONDS} s")
+    print(f"warm run (result store only):     {warm_seconds:6.2f} s   target < {TARGET_SECONDS} s"
+          f"   (runs: {', '.join(f'{t:.2f}' for t in timings)})")
     print(f"speed-up from the store: {cold_seconds / warm_seconds:.1f}x; searches sent warm: "
           f"{sent_warm}; identical output: {same}")
-    print(f"peak memory: Python allocations {python_peak / 2**20:.0f} MiB (tracemalloc, "
-          f"with tracing overhead), process max RSS {max(rss_after, rss_before) / 1024:.0f} MiB")
+    print(f"peak memory of a warm run: Python allocations {python_peak / 2**20:.0f} MiB "
+          f"(tracemalloc); process max RSS over the whole script {rss_peak / 1024:.0f} MiB")
     ok = warm_seconds < TARGET_SECONDS and sent_warm == 0 and same
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
