@@ -10,6 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from reference_examples import REFERENCE_ORGANIZATION, REFERENCE_PERSON
 
 from salesql_frames import _flatten
 from salesql_frames._flatten import (
@@ -25,75 +26,7 @@ from salesql_frames._flatten import (
 P = "salesql_"
 UTC = dt.timezone.utc
 
-# The reference's bulk person example (POST /persons/enrich/bulk), verbatim.
-REFERENCE_PERSON: dict[str, Any] = {
-    "uuid": "a1b2c3d4-e5f6-7890-abcd-ef1234567890",
-    "first_name": "Sandro",
-    "last_name": "Carsava",
-    "full_name": "Sandro Carsava",
-    "linkedin_url": "https://linkedin.com/in/sandrocarsava",
-    "title": "Head, Sales Solutions Latin America",
-    "headline": "Head, Sales Solutions Latin America at LinkedIn",
-    "emails": [
-        {"email": "first.last@gmail.com", "type": "Direct", "status": "Valid"},
-        {"email": "first.last@company.com", "type": "Work", "status": "Valid"},
-    ],
-    "phones": [
-        {"phone": "+1 555-123-4567", "type": "Personal", "country_code": "US", "is_valid": True},
-        {"phone": "+1 555-987-6543", "type": "Work", "country_code": "US", "is_valid": True},
-    ],
-    "organization": {
-        "uuid": "9473d991-87ad-43f6-91ee-a42bb54898f4",
-        "name": "LinkedIn",
-        "website": "https://careers.linkedin.com",
-        "website_domain": "linkedin.com",
-        "linkedin_url": "https://linkedin.com/company/linkedin",
-        "logo": "https://cdn.example.com/company/linkedin.png",
-        "founded_year": 2003,
-        "number_of_employees": "10001+",
-        "type": "public",
-    },
-    "work_experience": [
-        {
-            "title": "Head, Sales Solutions Latin America",
-            "timestamp_start": 1577836800000,
-            "is_current": True,
-            "organization": {
-                "uuid": "9473d991-87ad-43f6-91ee-a42bb54898f4",
-                "name": "LinkedIn",
-                "website": "https://careers.linkedin.com",
-                "website_domain": "linkedin.com",
-                "linkedin_url": "https://linkedin.com/company/linkedin",
-                "logo": "https://cdn.example.com/company/linkedin.png",
-                "founded_year": 2003,
-                "number_of_employees": "10001+",
-                "type": "public",
-            },
-        },
-        {
-            "title": "Managing Partner",
-            "timestamp_start": 1483228800000,
-            "is_current": True,
-            "organization": {"name": "NOXBE Ventures"},
-        },
-    ],
-    "image": "https://cdn.example.com/person/sample-profile.png",
-    "timestamp_work_experience_start": 978307200000,
-}
 NOT_FOUND = {"error": "Person not found"}
-
-# The reference's bulk organization example (POST /organizations/enrich/bulk).
-REFERENCE_ORGANIZATION: dict[str, Any] = {
-    "uuid": "f705200f-fe17-4960-a0a9-3aea10228448",
-    "name": "SalesQL",
-    "website": "https://www.salesql.com",
-    "website_domain": "salesql.com",
-    "linkedin_url": "https://linkedin.com/company/salesql",
-    "founded_year": 2018,
-    "number_of_employees": "1 - 10",
-    "type": "self-owned",
-}
-
 
 def ms(year: int, month: int = 1, day: int = 1) -> int:
     return int(dt.datetime(year, month, day, tzinfo=UTC).timestamp() * 1000)

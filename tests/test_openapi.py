@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +11,14 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_openapi
+from reference_examples import (
+    ALLOWANCE_EXAMPLE,
+    BULK_ORGANIZATION_EXAMPLE,
+    BULK_PERSON_EXAMPLE,
+    ORGANIZATION_EXAMPLE,
+    PERSON_EXAMPLE,
+    REFERENCE_PERSON,
+)
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
@@ -23,131 +30,6 @@ REGISTRY: Registry = Registry().with_resource(
 )
 JSON = "application/json"
 
-# --------------------------------------------------------------------------------------
-# The reference's own examples (SalesQL API reference v2.31.0), copied verbatim.
-# --------------------------------------------------------------------------------------
-
-ALLOWANCE_EXAMPLE = {
-    "credits": {
-        "emails_and_phones": 100,
-        "verifications": 50,
-    },
-    "reset_date": "2025-10-01T00:00:00Z",
-}
-
-ORGANIZATION_EXAMPLE = {
-    "organization": {
-        "uuid": "f705200f-fe17-4960-a0a9-3aea1022844c",
-        "name": "Clarosys",
-        "website": "https://www.clarosys.com",
-        "website_domain": "clarosys.com",
-        "linkedin_url": "https://linkedin.com/company/clarosys",
-        "logo": "https://cdn.example.com/company/clarosys.png",
-        "founded_year": 2012,
-        "number_of_employees": "1 - 10",
-        "type": "self-owned",
-    }
-}
-
-_SANDRO = {
-    "uuid": "a1b2c3d4-e5f6-7890-abcd-ef1234567890",
-    "first_name": "Sandro",
-    "last_name": "Carsava",
-    "full_name": "Sandro Carsava",
-    "linkedin_url": "https://linkedin.com/in/sandrocarsava",
-    "title": "Head, Sales Solutions Latin America",
-    "headline": "Head, Sales Solutions Latin America at LinkedIn",
-    "emails": [
-        {
-            "email": "first.last@gmail.com",
-            "type": "Direct",
-            "status": "Valid",
-        },
-        {
-            "email": "first.last@company.com",
-            "type": "Work",
-            "status": "Valid",
-        },
-    ],
-    "phones": [
-        {
-            "phone": "+1 555-123-4567",
-            "type": "Personal",
-            "country_code": "US",
-            "is_valid": True,
-        },
-        {
-            "phone": "+1 555-987-6543",
-            "type": "Work",
-            "country_code": "US",
-            "is_valid": True,
-        },
-    ],
-    "organization": {
-        "uuid": "9473d991-87ad-43f6-91ee-a42bb54898f4",
-        "name": "LinkedIn",
-        "website": "https://careers.linkedin.com",
-        "website_domain": "linkedin.com",
-        "linkedin_url": "https://linkedin.com/company/linkedin",
-        "logo": "https://cdn.example.com/company/linkedin.png",
-        "founded_year": 2003,
-        "number_of_employees": "10001+",
-        "type": "public",
-    },
-    "work_experience": [
-        {
-            "title": "Head, Sales Solutions Latin America",
-            "timestamp_start": 1577836800000,
-            "is_current": True,
-            "organization": {
-                "uuid": "9473d991-87ad-43f6-91ee-a42bb54898f4",
-                "name": "LinkedIn",
-                "website": "https://careers.linkedin.com",
-                "website_domain": "linkedin.com",
-                "linkedin_url": "https://linkedin.com/company/linkedin",
-                "logo": "https://cdn.example.com/company/linkedin.png",
-                "founded_year": 2003,
-                "number_of_employees": "10001+",
-                "type": "public",
-            },
-        },
-        {
-            "title": "Managing Partner",
-            "timestamp_start": 1483228800000,
-            "is_current": True,
-            "organization": {
-                "name": "NOXBE Ventures",
-            },
-        },
-    ],
-    "image": "https://cdn.example.com/person/sample-profile.png",
-    "timestamp_work_experience_start": 978307200000,
-}
-
-PERSON_EXAMPLE = {"person": copy.deepcopy(_SANDRO)}
-
-BULK_PERSON_EXAMPLE = [
-    copy.deepcopy(_SANDRO),
-    {
-        "error": "Person not found",
-    },
-]
-
-BULK_ORGANIZATION_EXAMPLE = [
-    {
-        "uuid": "f705200f-fe17-4960-a0a9-3aea10228448",
-        "name": "SalesQL",
-        "website": "https://www.salesql.com",
-        "website_domain": "salesql.com",
-        "linkedin_url": "https://linkedin.com/company/salesql",
-        "founded_year": 2018,
-        "number_of_employees": "1 - 10",
-        "type": "self-owned",
-    },
-    {
-        "error": "Organization not found",
-    },
-]
 
 #: A found record in the leaner shape real bulk answers come in (see salesql-facts.md).
 LEAN_PERSON = {
@@ -310,17 +192,17 @@ def test_reference_examples_validate(path: str, method: str, example: object) ->
 
 def test_reference_components_validate() -> None:
     assert_valid(component("Allowance"), ALLOWANCE_EXAMPLE)
-    assert_valid(component("Person"), _SANDRO)
+    assert_valid(component("Person"), REFERENCE_PERSON)
     assert_valid(component("Organization"), ORGANIZATION_EXAMPLE["organization"])
     assert_valid(component("BulkPersonItem"), {"error": "Person not found"})
     assert_valid(component("BulkOrganizationItem"), {"error": "Organization not found"})
     assert_valid(component("NotFound"), {"error": "Person not found"})
     assert_valid(component("ErrorDetail"), {"detail": "Rate limit exceeded", "status": 429})
-    for item in _SANDRO["work_experience"]:
+    for item in REFERENCE_PERSON["work_experience"]:
         assert_valid(component("WorkExperience"), item)
-    for email in _SANDRO["emails"]:
+    for email in REFERENCE_PERSON["emails"]:
         assert_valid(component("Email"), email)
-    for phone in _SANDRO["phones"]:
+    for phone in REFERENCE_PERSON["phones"]:
         assert_valid(component("Phone"), phone)
 
 
@@ -373,7 +255,7 @@ def test_wrong_types_are_rejected() -> None:
     assert not person.is_valid({**LEAN_PERSON, "uuid": "not-a-uuid"})
     assert not person.is_valid({**LEAN_PERSON, "emails": "ada@example.org"})
     assert not person.is_valid({**LEAN_PERSON, "organization_name": 3})
-    assert not person.is_valid({**_SANDRO, "timestamp_work_experience_start": "2001"})
+    assert not person.is_valid({**REFERENCE_PERSON, "timestamp_work_experience_start": "2001"})
     assert not component("Organization").is_valid(
         {"uuid": ORGANIZATION_EXAMPLE["organization"]["uuid"]}
     )
