@@ -238,13 +238,12 @@ def canonical_domain(value: object) -> str | None:
         'münchen.de'
         >>> canonical_domain("localhost") is None
         True
+        >>> canonical_domain("https://www.linkedin.com/in/ada")
+        'linkedin.com'
     """
     text = _unwrap(value)
     if text is None:
         return None
-    plain = _PLAIN_PROFILE_RE.fullmatch(text)
-    if plain is not None and not _MEMBER_ID_RE.fullmatch(plain.group(1)):
-        return f"{_LINKEDIN_ORIGIN}/in/{plain.group(1).lower()}"
     match = _SCHEME_RE.match(text)
     if match:
         text = text[match.end() :]

@@ -704,3 +704,14 @@ def test_text_canonicalization_is_idempotent(text: str) -> None:
     key = name_key(text)
     assert key == name_key(canonical_name(text))
     assert key is None or key == key.casefold()
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://www.linkedin.com/in/ada", "linkedin.com/in/ADA/", "www.linkedin.com/in/ada?x=1"],
+)
+def test_a_profile_url_given_as_a_domain_yields_the_host(url: str) -> None:
+    from salesql_frames import canonical_domain, canonical_linkedin_url
+
+    assert canonical_domain(url) == "linkedin.com"
+    assert canonical_linkedin_url(url) == "https://linkedin.com/in/ada"
