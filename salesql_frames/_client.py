@@ -402,7 +402,7 @@ class Client:
         secret = self._require_key(path)
         headers = {"Authorization": f"Bearer {secret.reveal()}"}
         resent_after_send = False
-        for attempt in _attempts(self.max_retries):
+        for attempt in range(self.max_retries + 1):
             self.pacer.acquire(weight, path)
             started = time.perf_counter()
             try:
@@ -468,10 +468,6 @@ class Client:
 
 
 # -- pure helpers: retry arithmetic, error mapping, configuration ------------------------
-
-
-def _attempts(max_retries: int) -> Iterator[int]:
-    yield from range(max_retries + 1)
 
 
 def _retry_delay(error: SalesQLError, attempt: int) -> float | None:

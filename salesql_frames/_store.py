@@ -16,11 +16,10 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from . import _constants as C
 from ._exceptions import ConfigurationError
@@ -273,7 +272,3 @@ def resolve_store(cache: bool | str | os.PathLike[str] | ResultStore | None) -> 
         return ResultStore(default_cache_path())
     return ResultStore(Path(os.fspath(cache)))
 
-
-def as_json(value: Mapping[str, Any]) -> str:
-    """Compact JSON, as stored."""
-    return json.dumps(value, separators=(",", ":"))
