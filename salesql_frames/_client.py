@@ -589,6 +589,11 @@ def _detail(response: httpx.Response, secret: _Secret) -> str | None:
     if isinstance(body, dict):
         for name in ("detail", "error", "message"):
             value = body.get(name)
+            if isinstance(value, list):  # framework-style validation errors
+                value = "; ".join(
+                    str(entry.get("msg", entry)) if isinstance(entry, dict) else str(entry)
+                    for entry in value
+                )
             if isinstance(value, str) and value.strip():
                 text = value.strip()
                 break
