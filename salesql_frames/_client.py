@@ -399,7 +399,7 @@ class Client:
         Returns:
             A 2xx response (or an accepted 404).
         """
-        secret = self._require_key(path)
+        secret = self._secret(path)
         headers = {"Authorization": f"Bearer {secret.reveal()}"}
         resent_after_send = False
         for attempt in range(self.max_retries + 1):
@@ -442,7 +442,21 @@ class Client:
             time.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _require_key(self, path: str) -> _Secret:
+    def require_key(self, path: str = C.PATH_PERSONS_BULK) -> None:
+        """Raise `MissingAPIKeyError` now, before a long run, if no key is configured.
+
+        Args:
+            path: The endpoint about to be called, for the error.
+
+        Examples:
+            >>> Client(api_key="").require_key()  # an empty key counts as none
+            Traceback (most recent call last):
+            ...
+            salesql_frames._exceptions.MissingAPIKeyError: No SalesQL API key: ...
+        """
+        self._secret(path)
+
+    def _secret(self, path: str) -> _Secret:
         if self._api_key is None:
             raise MissingAPIKeyError(
                 f"No SalesQL API key: pass Client(api_key=...) or set the {C.API_KEY_ENV} "

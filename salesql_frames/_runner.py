@@ -309,7 +309,7 @@ def send(
         return Outcomes.empty(0)
     if client is None:
         raise ConfigurationError("a client is needed to send queries")
-    client._require_key(C.PATH_PERSONS_BULK if plan.kind == "person" else
+    client.require_key(C.PATH_PERSONS_BULK if plan.kind == "person" else
                         C.PATH_ORGANIZATIONS_BULK)
     with Progress(plan.unique_queries, kind=plan.kind, enabled=progress) as bar:
         outcomes = _Run(plan, client, store, max_credits, bar).run(concurrency)
