@@ -183,8 +183,11 @@ class SalesQLAccessor:
             widths=Widths(emails=max_emails, phones=max_phones, work=max_work),
             prefix=prefix,
             dtype_backend=dtype_backend,
-            options=RunOptions(client, api_key, base_url, cache, max_credits, rate_limit,
-                               daily_limit, concurrency, progress),
+            options=RunOptions(
+                client=client, api_key=api_key, base_url=base_url, cache=cache,
+                max_credits=max_credits, rate_limit=rate_limit, daily_limit=daily_limit,
+                concurrency=concurrency, progress=progress,
+            ),
         ).frame
 
     # -- organizations ---------------------------------------------------------------
@@ -278,8 +281,11 @@ class SalesQLAccessor:
             plan,
             prefix=prefix,
             dtype_backend=dtype_backend,
-            options=RunOptions(client, api_key, base_url, cache, max_credits, rate_limit,
-                               daily_limit, concurrency, progress),
+            options=RunOptions(
+                client=client, api_key=api_key, base_url=base_url, cache=cache,
+                max_credits=max_credits, rate_limit=rate_limit, daily_limit=daily_limit,
+                concurrency=concurrency, progress=progress,
+            ),
         ).frame
 
     # -- estimates -------------------------------------------------------------------
@@ -315,7 +321,8 @@ class SalesQLAccessor:
             (1, 1)
         """
         plan = self.plan_persons(**columns_and_filters)
-        with session(RunOptions(client, api_key, base_url, cache)) as (api, store):
+        with session(RunOptions(client=client, api_key=api_key, base_url=base_url,
+                                cache=cache)) as (api, store):
             return estimate(plan, api, store)
 
     def estimate_organizations(
@@ -336,7 +343,8 @@ class SalesQLAccessor:
             1
         """
         plan = self.plan_organizations(**columns_and_filters)
-        with session(RunOptions(client, api_key, base_url, cache)) as (api, store):
+        with session(RunOptions(client=client, api_key=api_key, base_url=base_url,
+                                cache=cache)) as (api, store):
             return estimate(plan, api, store)
 
 

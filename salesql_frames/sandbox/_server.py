@@ -255,16 +255,12 @@ def serve(
     organization_credit: int = 0,
 ) -> Iterator[Sandbox]:
     """Run a `Sandbox` for the duration of a ``with`` block (see `Sandbox` for the options)."""
-    sandbox = Sandbox(
+    with Sandbox(
         port=port, host=host, api_key=api_key, seed=seed, shape=shape, rate_limit=rate_limit,
         daily_limit=daily_limit, credits=credits, latency=latency,
         not_found_rate=not_found_rate, organization_credit=organization_credit,
-    )
-    sandbox.start()
-    try:
+    ) as sandbox:
         yield sandbox
-    finally:
-        sandbox.stop()
 
 
 def run(port: int = 8765, host: str = "127.0.0.1", **options: Any) -> None:
