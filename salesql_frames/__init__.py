@@ -3,19 +3,16 @@
 ``import salesql_frames`` registers the ``.salesql`` accessor on pandas DataFrames and
 the ``.salesql`` namespace on polars DataFrames. `Client` talks to the API itself, and
 `sandbox` serves a local stand-in of the API for demos and tests.
+
+The package reads as its pipeline: ``_plan`` (columns -> canonical unique queries),
+``_send`` (store, then paced bulk batches), ``_assemble`` (answers -> the caller's
+frame), joined by ``_enrich``; ``_kinds`` holds one spec per kind of lookup, and
+``_client`` the API client in layers. See the architecture page of the docs.
 """
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("salesql-frames")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
-
-from . import sandbox
-from ._accessors import SalesQLAccessor, register
+from . import _accessors, sandbox
 from ._canonical import (
     canonical_domain,
     canonical_linkedin_url,
@@ -32,8 +29,11 @@ from ._exceptions import (
     APITimeoutError,
     AuthenticationError,
     ConfigurationError,
+    InvalidArgumentError,
+    InvalidArgumentTypeError,
     InvalidQueryError,
     InvalidRequestError,
+    MappingError,
     MissingAPIKeyError,
     NotFoundError,
     QuotaExhaustedError,
@@ -44,15 +44,15 @@ from ._exceptions import (
     SalesQLError,
     SalesQLWarning,
     ServerError,
+    SpreadsheetError,
 )
-from ._io import SpreadsheetError, read_spreadsheet, write_spreadsheet
-from ._mapping import MappingError
-from ._models import Allowance, Record
-from ._pacing import Pacer
-from ._pipeline import Plan
+from ._io import read_spreadsheet, write_spreadsheet
+from ._models import Allowance
+from ._plan import Plan
 from ._store import CacheInfo, ResultStore, cache_info, clear_cache, default_cache_path
+from ._version import __version__
 
-register()
+_accessors.register()
 
 __all__ = [
     "APIConnectionError",
@@ -64,21 +64,20 @@ __all__ = [
     "Client",
     "ConfigurationError",
     "Estimate",
+    "InvalidArgumentError",
+    "InvalidArgumentTypeError",
     "InvalidQueryError",
     "InvalidRequestError",
     "MappingError",
     "MissingAPIKeyError",
     "NotFoundError",
-    "Pacer",
     "Plan",
     "QuotaExhaustedError",
     "QuotaExhaustedWarning",
     "RateLimitError",
-    "Record",
     "ResponseError",
     "ResultStore",
     "RunStoppedWarning",
-    "SalesQLAccessor",
     "SalesQLError",
     "SalesQLWarning",
     "ServerError",
@@ -96,7 +95,6 @@ __all__ = [
     "default_cache_path",
     "name_key",
     "read_spreadsheet",
-    "register",
     "sandbox",
     "write_spreadsheet",
 ]

@@ -1,22 +1,25 @@
 """The ``.salesql`` accessor (pandas) and namespace (polars).
 
 Both are the same class: it holds only the frame (pandas caches accessor objects, so
-nothing derived from the columns may live here) and hands everything to the pipeline.
+nothing derived from the columns may live here) and hands everything to `_enrich`.
+The methods spell out each kind's columns as keyword arguments, for tab completion and
+the docs; everything else is shared.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 from . import _constants as C
-from ._client import Client
-from ._enrich import Cache, RunOptions, run_enrichment, session
-from ._estimate import Estimate, estimate
-from ._flatten import Widths
-from ._frames import DtypeBackend, adapt
-from ._pacing import RateLimit
-from ._pipeline import Explode, Plan, build_plan
+from ._assemble import How
+from ._client import Client, RateLimit
+from ._enrich import Cache, RunOptions, estimate_frame, plan_frame, run_enrichment
+from ._estimate import Estimate
+from ._frames import DtypeBackend
+from ._kinds import ORGANIZATION, PERSON
+from ._plan import Plan
+from ._schema import ExplodeTarget, Widths
 
 __all__ = ["SalesQLAccessor", "register"]
 
@@ -71,9 +74,7 @@ class SalesQLAccessor:
             "match_if_direct_email": match_if_direct_email,
             "match_if_direct_phone": match_if_direct_phone,
         }
-        return build_plan(
-            adapt(self._frame), "person", mapping, only_missing=only_missing, flags=flags
-        )
+        return plan_frame(self._frame, PERSON, mapping, only_missing=only_missing, flags=flags)
 
     def enrich_persons(
         self,
@@ -84,8 +85,8 @@ class SalesQLAccessor:
         full_name: str | None = None,
         organization_name: str | None = None,
         organization_domain: str | None = None,
-        how: Literal["wide", "long"] = "wide",
-        explode: Explode | None = None,
+        how: How = "wide",
+        explode: ExplodeTarget | None = None,
         only_missing: str | Sequence[str] | None = None,
         match_if_direct_email: bool = False,
         match_if_direct_phone: bool = False,
@@ -175,20 +176,14 @@ class SalesQLAccessor:
             match_if_direct_email=match_if_direct_email,
             match_if_direct_phone=match_if_direct_phone,
         )
-        return run_enrichment(
-            self._frame,
-            plan,
-            how=how,
-            explode=explode,
-            widths=Widths(emails=max_emails, phones=max_phones, work=max_work),
-            prefix=prefix,
-            dtype_backend=dtype_backend,
-            options=RunOptions(
-                client=client, api_key=api_key, base_url=base_url, cache=cache,
-                max_credits=max_credits, rate_limit=rate_limit, daily_limit=daily_limit,
-                concurrency=concurrency, progress=progress,
-            ),
-        ).frame
+        options = RunOptions(
+            client=client, api_key=api_key, base_url=base_url, cache=cache,
+            max_credits=max_credits, rate_limit=rate_limit, daily_limit=daily_limit,
+            concurrency=concurrency, progress=progress,
+        )
+        widths = Widths(emails=max_emails, phones=max_phones, work=max_work)
+        return run_enrichment(self._frame, plan, how=how, explode=explode, widths=widths,
+                              prefix=prefix, dtype_backend=dtype_backend, options=options).frame
 
     # -- organizations ---------------------------------------------------------------
 
@@ -213,7 +208,7 @@ class SalesQLAccessor:
             "organization_name": organization_name,
             "organization_domain": organization_domain,
         }
-        return build_plan(adapt(self._frame), "organization", mapping, only_missing=only_missing)
+        return plan_frame(self._frame, ORGANIZATION, mapping, only_missing=only_missing)
 
     def enrich_organizations(
         self,
@@ -276,17 +271,13 @@ class SalesQLAccessor:
             organization_domain=organization_domain,
             only_missing=only_missing,
         )
-        return run_enrichment(
-            self._frame,
-            plan,
-            prefix=prefix,
-            dtype_backend=dtype_backend,
-            options=RunOptions(
-                client=client, api_key=api_key, base_url=base_url, cache=cache,
-                max_credits=max_credits, rate_limit=rate_limit, daily_limit=daily_limit,
-                concurrency=concurrency, progress=progress,
-            ),
-        ).frame
+        options = RunOptions(
+            client=client, api_key=api_key, base_url=base_url, cache=cache,
+            max_credits=max_credits, rate_limit=rate_limit, daily_limit=daily_limit,
+            concurrency=concurrency, progress=progress,
+        )
+        return run_enrichment(self._frame, plan, prefix=prefix, dtype_backend=dtype_backend,
+                              options=options).frame
 
     # -- estimates -------------------------------------------------------------------
 
@@ -321,9 +312,9 @@ class SalesQLAccessor:
             (1, 1)
         """
         plan = self.plan_persons(**columns_and_filters)
-        with session(RunOptions(client=client, api_key=api_key, base_url=base_url,
-                                cache=cache)) as (api, store):
-            return estimate(plan, api, store)
+        return estimate_frame(
+            plan, RunOptions(client=client, api_key=api_key, base_url=base_url, cache=cache)
+        )
 
     def estimate_organizations(
         self,
@@ -343,9 +334,9 @@ class SalesQLAccessor:
             1
         """
         plan = self.plan_organizations(**columns_and_filters)
-        with session(RunOptions(client=client, api_key=api_key, base_url=base_url,
-                                cache=cache)) as (api, store):
-            return estimate(plan, api, store)
+        return estimate_frame(
+            plan, RunOptions(client=client, api_key=api_key, base_url=base_url, cache=cache)
+        )
 
 
 def register() -> None:

@@ -16,15 +16,21 @@ import sys
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal, NoReturn
+from typing import Any, NoReturn
 
 from . import _constants as C
+from ._assemble import How, check_shape
 from ._client import Client
-from ._exceptions import MissingAPIKeyError, RunStoppedWarning, SalesQLError, SalesQLWarning
+from ._exceptions import (
+    MappingError,
+    MissingAPIKeyError,
+    RunStoppedWarning,
+    SalesQLError,
+    SalesQLWarning,
+)
 from ._io import FORMATS, Table, format_of, read_table, write_table
-from ._mapping import MappingError
-from ._params import Kind
-from ._pipeline import Explode
+from ._kinds import KINDS, KindSpec
+from ._schema import ExplodeTarget
 
 __all__ = ["main"]
 
@@ -35,10 +41,6 @@ NO_KEY = (
     f"no API key: set {C.API_KEY_ENV} (SalesQL dashboard: Settings -> API Access), "
     "or add --sandbox to try it against the local sandbox"
 )
-_PARAMS: dict[Kind, tuple[str, ...]] = {
-    "person": C.PERSON_PARAMS,
-    "organization": C.ORGANIZATION_PARAMS,
-}
 
 _MAIN_EPILOG = f"""\
 examples:
@@ -52,26 +54,6 @@ The API key comes from {C.API_KEY_ENV}; answers are kept in a local result store
 exit codes: 0 done, 1 error, 2 bad command line, 3 stopped early (partial output
 written), 130 interrupted
 """
-_EXAMPLES: dict[Kind, tuple[str, ...]] = {
-    "person": (
-        "leads.xlsx -o enriched.xlsx --dry-run",
-        "leads.xlsx -o enriched.xlsx --max-credits 500",
-        'crm.csv -o enriched.csv --map "Profile=linkedin_url" --only-missing Email',
-        "leads.xlsx -o phones.xlsx --explode phones",
-        "leads.xlsx -o try.xlsx --sandbox",
-    ),
-    "organization": (
-        "accounts.xlsx -o enriched.xlsx --dry-run",
-        'accounts.csv -o enriched.parquet --map "Site=organization_domain"',
-        "accounts.xlsx -o enriched.xlsx --only-missing Industry",
-        "accounts.xlsx -o try.xlsx --sandbox",
-    ),
-}
-_DETECTED: dict[Kind, str] = {
-    "person": '"Person Linkedin Url", "First Name", "Last Name", "Full Name",\n'
-    '"Company", "Website" (see --map)',
-    "organization": '"Company", "Website", "Domain", "Company Linkedin Url"\n(see --map)',
-}
 _INPUT_NOTE = """\
 Input: CSV, TSV, XLSX or Parquet, by extension. Every input column is kept, in
 order; CSV/TSV/XLSX cells are read as text (leading zeros survive) and fully
@@ -82,10 +64,10 @@ headers such as {detected}.
 """
 
 
-def _enrich_epilog(kind: Kind) -> str:
-    command = f"{PROG} enrich-{kind}s"
-    examples = "".join(f"  {command} {example}\n" for example in _EXAMPLES[kind])
-    note = _INPUT_NOTE.format(prefix=C.DEFAULT_PREFIX, detected=_DETECTED[kind])
+def _enrich_epilog(spec: KindSpec) -> str:
+    command = f"{PROG} enrich-{spec.plural}"
+    examples = "".join(f"  {command} {example}\n" for example in spec.cli_examples)
+    note = _INPUT_NOTE.format(prefix=C.DEFAULT_PREFIX, detected=spec.header_examples)
     return f"examples:\n{examples}\n{note}"
 
 
@@ -140,8 +122,8 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _add_enrich(commands, "person")
-    _add_enrich(commands, "organization")
+    for spec in KINDS.values():
+        _add_enrich(commands, spec)
     _add_demo(commands)
     _add_account(commands)
     _add_cache(commands)
@@ -159,13 +141,11 @@ def _command(commands: Subparsers, name: str, summary: str, epilog: str = "") ->
     )
 
 
-def _add_enrich(commands: Subparsers, kind: Kind) -> None:
-    name = f"enrich-{kind}s"
-    what = "person (emails, phones, work history)" if kind == "person" else "organization"
-    epilog = _enrich_epilog(kind)
-    command = _command(commands, name, f"enrich each row with the SalesQL {what} it "
-                       "describes", epilog)
-    command.set_defaults(run=_enrich, kind=kind)
+def _add_enrich(commands: Subparsers, spec: KindSpec) -> None:
+    name = f"enrich-{spec.plural}"
+    command = _command(commands, name, f"enrich each row with the SalesQL {spec.description} "
+                       "it describes", _enrich_epilog(spec))
+    command.set_defaults(run=_enrich, spec=spec)
     command.add_argument("input", metavar="INPUT", help="the spreadsheet to enrich")
     command.add_argument(
         "-o", "--output", metavar="OUTPUT",
@@ -180,7 +160,7 @@ def _add_enrich(commands: Subparsers, kind: Kind) -> None:
     columns = command.add_argument_group("columns")
     columns.add_argument(
         "--map", action="append", default=[], metavar="COLUMN=PARAM",
-        help=f"feed COLUMN to API parameter PARAM ({', '.join(_PARAMS[kind])}); repeatable. "
+        help=f"feed COLUMN to API parameter PARAM ({', '.join(spec.params)}); repeatable. "
         "Naming any column turns header detection off",
     )
     columns.add_argument(
@@ -188,11 +168,10 @@ def _add_enrich(commands: Subparsers, kind: Kind) -> None:
         help="send only rows where COLUMN is empty (others are 'skipped' and cost "
         "nothing); repeatable: rows where any of them is empty",
     )
-    if kind == "person":
-        columns.add_argument("--match-if-direct-email", action="store_true",
-                             help="only match people with a direct (non-work) email")
-        columns.add_argument("--match-if-direct-phone", action="store_true",
-                             help="only match people with a direct phone")
+    for flag in spec.flags:
+        columns.add_argument(f"--{flag.replace('_', '-')}", action="store_true",
+                             help=spec.flag_help[flag])
+    if spec.explode:
         shape = command.add_argument_group("output shape")
         shape.add_argument(
             "--how", choices=("wide", "long"),
@@ -200,7 +179,7 @@ def _add_enrich(commands: Subparsers, kind: Kind) -> None:
             "--explode",
         )
         shape.add_argument(
-            "--explode", choices=("emails", "phones", "work_experience"),
+            "--explode", choices=spec.explode,
             help="one row per email, phone or job, with a salesql_row column (implies "
             "--how long)",
         )
@@ -325,7 +304,7 @@ def _days(text: str) -> float:
 # -- enrich ----------------------------------------------------------------------------------
 
 
-def parse_mapping(pairs: Sequence[str], kind: Kind) -> dict[str, str]:
+def parse_mapping(pairs: Sequence[str], spec: KindSpec) -> dict[str, str]:
     """``--map COLUMN=PARAM`` values -> ``{param: column}``.
 
     Raises:
@@ -333,10 +312,11 @@ def parse_mapping(pairs: Sequence[str], kind: Kind) -> dict[str, str]:
             parameter is mapped twice.
 
     Examples:
-        >>> parse_mapping(["Profile URL=linkedin_url", "Org=organization_name"], "person")
+        >>> from salesql_frames._kinds import PERSON
+        >>> parse_mapping(["Profile URL=linkedin_url", "Org=organization_name"], PERSON)
         {'linkedin_url': 'Profile URL', 'organization_name': 'Org'}
     """
-    allowed = _PARAMS[kind]
+    allowed = spec.params
     mapping: dict[str, str] = {}
     for pair in pairs:
         column, equals, param = pair.rpartition("=")
@@ -358,17 +338,16 @@ def parse_mapping(pairs: Sequence[str], kind: Kind) -> dict[str, str]:
     return mapping
 
 
-How = Literal["wide", "long"]
-
-
-def _shape(args: argparse.Namespace) -> tuple[How, Explode | None]:
+def _shape(args: argparse.Namespace) -> tuple[How, ExplodeTarget | None]:
     """``--how``/``--explode`` -> ``how=``, ``explode=``; ``--explode`` alone means long."""
-    explode: Explode | None = getattr(args, "explode", None)
+    explode: ExplodeTarget | None = getattr(args, "explode", None)
     how: How = getattr(args, "how", None) or ("long" if explode else "wide")
     if how == "long" and explode is None:
-        raise UsageError("--how long needs --explode emails, phones or work_experience")
+        choices = ", ".join(args.spec.explode)
+        raise UsageError(f"--how long needs --explode {choices}")
     if how == "wide" and explode is not None:
         raise UsageError("--explode makes long output; leave out --how wide")
+    check_shape(args.spec, how, explode)
     return how, explode
 
 
@@ -415,28 +394,24 @@ def _client(args: argparse.Namespace) -> Iterator[Client]:
 
 
 def _enrich(args: argparse.Namespace) -> int:
-    from ._enrich import RunOptions, run_enrichment, session
-    from ._estimate import estimate
-    from ._frames import adapt
-    from ._pipeline import build_plan
+    from ._enrich import RunOptions, estimate_frame, plan_frame, run_enrichment
 
-    kind: Kind = args.kind
-    mapping = parse_mapping(args.map, kind)
+    spec: KindSpec = args.spec
+    mapping = parse_mapping(args.map, spec)
     how, explode = _shape(args)
     source = Path(args.input).expanduser()
     output, out_format = _output(args, source)
     table = read_table(source, fmt=args.input_format, sheet=args.sheet)
-    flags = {flag: bool(getattr(args, flag, False)) for flag in C.PERSON_FLAGS}
+    flags = {flag: bool(getattr(args, flag)) for flag in spec.flags}
     try:
-        plan = build_plan(adapt(table.frame), kind, mapping, only_missing=args.only_missing,
+        plan = plan_frame(table.frame, spec, mapping, only_missing=args.only_missing,
                           flags=flags)
     except MappingError as exc:
         raise MappingError(_cli_mapping_hint(str(exc))) from None
     cache = _cache_option(args)
     with _client(args) as client:
         if args.dry_run:
-            with session(RunOptions(client=client, cache=cache)) as (api, store):
-                guess = estimate(plan, api, store)
+            guess = estimate_frame(plan, RunOptions(client=client, cache=cache))
             print(_dry_run_report(table, plan, guess, args.max_credits))
             return EXIT_OK
         options = RunOptions(client=client, cache=cache, max_credits=args.max_credits,

@@ -15,40 +15,8 @@ FREE_PROFILE_URL: Final = "https://linkedin.com/in/sandrocarsava"
 #: The bulk endpoints take 1..100 queries per request.
 MAX_BULK_QUERIES: Final = 100
 
-# Endpoint paths, relative to the base URL.
+#: The one endpoint that is no kind's (see `salesql_frames._kinds` for the others).
 PATH_ALLOWANCE: Final = "/allowance"
-PATH_PERSON: Final = "/persons/enrich"
-PATH_PERSONS_BULK: Final = "/persons/enrich/bulk"
-PATH_ORGANIZATION: Final = "/organizations/enrich"
-PATH_ORGANIZATIONS_BULK: Final = "/organizations/enrich/bulk"
-
-# Query parameters, as the reference names them.
-PERSON_PARAMS: Final = (
-    "linkedin_url",
-    "first_name",
-    "last_name",
-    "full_name",
-    "organization_name",
-    "organization_domain",
-)
-PERSON_FLAGS: Final = ("match_if_direct_email", "match_if_direct_phone")
-ORGANIZATION_PARAMS: Final = ("linkedin_url", "organization_name", "organization_domain")
-
-#: Complete parameter groups for a person, in the reference's recommended order
-#: (most accurate first). A query is sent with the first group it completes.
-PERSON_GROUPS: Final[tuple[tuple[str, ...], ...]] = (
-    ("linkedin_url",),
-    ("full_name", "organization_domain"),
-    ("first_name", "last_name", "organization_domain"),
-    ("full_name", "organization_name"),
-    ("first_name", "last_name", "organization_name"),
-)
-#: Organization groups, in the reference's recommended order.
-ORGANIZATION_GROUPS: Final[tuple[tuple[str, ...], ...]] = (
-    ("linkedin_url",),
-    ("organization_domain",),
-    ("organization_name",),
-)
 
 #: Longest value accepted for one query parameter; longer is surely not a name or URL.
 MAX_PARAM_LENGTH: Final = 2048
@@ -66,6 +34,8 @@ MAX_RETRY_DELAY: Final = 8.0
 #: A Retry-After longer than this is not waited for: it means the daily cap.
 MAX_RETRY_AFTER: Final = 120.0
 RETRYABLE_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
+#: Words in a 429's detail that mean the daily cap, not the per-minute window.
+DAILY_CAP_WORDS: Final = ("daily", "per day", "quota", "today")
 
 USER_AGENT: Final = "salesql-frames"
 LOGGER_NAME: Final = "salesql_frames"
@@ -87,8 +57,15 @@ CACHE_FILE_NAME: Final = "results.sqlite3"
 FOUND_TTL: Final = 30 * 24 * 3600.0
 #: Not-found answers are reused for 7 days: new profiles appear, and a retry is free.
 NOT_FOUND_TTL: Final = 7 * 24 * 3600.0
+#: Keys looked up per statement: SQLite's limit on host parameters is 999 on old builds.
+SQLITE_MAX_PARAMS: Final = 900
+#: Seconds a store operation waits for another connection's write lock.
+STORE_LOCK_TIMEOUT: Final = 30.0
 
 # Pacing.
+#: The window a bare ``rate_limit=N`` means (searches per minute), and the one assumed
+#: for a 429 that names none.
+DEFAULT_WINDOW_SECONDS: Final = 60.0
 #: Parallel requests per client unless told otherwise.
 DEFAULT_CONCURRENCY: Final = 2
 #: A known window is treated as this much longer, for clock skew and latency.
@@ -103,3 +80,13 @@ ADAPTIVE_INCREASE: Final = 0.05
 BATCH_SHARE_OF_WINDOW: Final = 1 / 6
 #: On KeyboardInterrupt, how long to wait for batches in flight to be answered and stored.
 INTERRUPT_GRACE_SECONDS: Final = 5.0
+
+# Flattening.
+#: Records converted per ``pyarrow.array`` call. A chunk whose fast conversion fails
+#: is sanitized in Python as a whole, so this bounds the cost of one bad value.
+CHUNK_ROWS: Final = 16_384
+#: A chunk is scanned for the top-level keys its items have (and converted with a
+#: record type narrowed to them) when this many leading items lack at least
+#: SPARSE_MIN_ABSENT of the record type's fields. See ``_decode._narrowed``.
+SPARSE_SAMPLE: Final = 64
+SPARSE_MIN_ABSENT: Final = 4

@@ -16,10 +16,9 @@ from pathlib import Path
 import pandas as pd
 
 from ._client import Client
-from ._enrich import RunOptions, run_enrichment
-from ._frames import adapt
+from ._enrich import RunOptions, plan_frame, run_enrichment
 from ._io import Table, read_table, write_table
-from ._pipeline import build_plan
+from ._kinds import PERSON
 
 SAMPLE = "sample_leads.xlsx"
 
@@ -53,7 +52,7 @@ def run_demo(output: Path, client: Client, *, progress: bool = True) -> str:
         The plan, the run summary and the path written, ready to print.
     """
     table = sample_table()
-    plan = build_plan(adapt(table.frame), "person", {})
+    plan = plan_frame(table.frame, PERSON, {})
     result = run_enrichment(
         table.frame, plan, options=RunOptions(client=client, cache=False, progress=progress)
     )

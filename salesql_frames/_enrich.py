@@ -1,28 +1,40 @@
-"""One enrichment run, start to finish: session, send, assemble.
+"""The one entry: plan -> send -> assemble, for the accessors, the CLI and the demo.
 
-The accessors and the command line both go through `run_enrichment`, so they behave
-the same and the command line can report what the run did.
+`run_enrichment` runs a plan with a session (the client and the result store), so the
+accessors and the command line behave the same and the command line can report what
+the run did.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from . import _constants as C
-from ._client import Client
-from ._flatten import Widths
+from ._assemble import How, assemble, check_shape
+from ._client import Client, RateLimit
+from ._estimate import Estimate, estimate
+from ._exceptions import InvalidArgumentError
 from ._frames import DtypeBackend, adapt
-from ._pacing import RateLimit
-from ._pipeline import Explode, Plan, assemble
-from ._runner import Outcomes, send
+from ._kinds import KindSpec
+from ._plan import Plan, build_plan
+from ._schema import ExplodeTarget, Widths
+from ._send import Outcomes, send
 from ._store import ResultStore, resolve_store
 from ._summary import RunSummary
 
-__all__ = ["Cache", "Enrichment", "RunOptions", "run_enrichment", "session"]
+__all__ = [
+    "Cache",
+    "Enrichment",
+    "RunOptions",
+    "estimate_frame",
+    "plan_frame",
+    "run_enrichment",
+    "session",
+]
 
 #: ``cache=`` takes a path, True/None (the default store), False (none), or a store.
 Cache = bool | str | os.PathLike[str] | ResultStore | None
@@ -57,25 +69,37 @@ class Enrichment:
         return RunSummary.of(self.plan, self.outcomes)
 
 
+def plan_frame(
+    frame: Any,
+    spec: KindSpec,
+    columns: Mapping[str, str | None],
+    *,
+    only_missing: str | Sequence[str] | None = None,
+    flags: Mapping[str, bool] | None = None,
+) -> Plan:
+    """Plan enriching a pandas or polars ``frame`` (stage 1 only: nothing is sent)."""
+    return build_plan(adapt(frame), spec, columns, only_missing=only_missing, flags=flags)
+
+
+def estimate_frame(plan: Plan, options: RunOptions) -> Estimate:
+    """The dry run of ``plan``: what the store answers, what is left, what it may cost."""
+    with session(options) as (client, store):
+        return estimate(plan, client, store)
+
+
 def run_enrichment(
     frame: Any,
     plan: Plan,
     *,
-    how: Literal["wide", "long"] = "wide",
-    explode: Explode | None = None,
+    how: How = "wide",
+    explode: ExplodeTarget | None = None,
     widths: Widths | None = None,
     prefix: str = C.DEFAULT_PREFIX,
     dtype_backend: DtypeBackend = "numpy_nullable",
     options: RunOptions = RunOptions(),
 ) -> Enrichment:
     """Send ``plan`` and return the enriched frame with what happened."""
-    if how not in ("wide", "long"):
-        raise ValueError(f'how must be "wide" or "long", got {how!r}')
-    if (how == "long") != (explode is not None):
-        raise ValueError(
-            'how="long" goes with explode="emails", "phones" or "work_experience", '
-            'and explode only with how="long"'
-        )
+    check_shape(plan.spec, how, explode)
     with session(options) as (client, store):
         outcomes = send(
             plan,
@@ -101,7 +125,7 @@ def session(options: RunOptions) -> Iterator[tuple[Client, ResultStore | None]]:
                  "rate_limit": options.rate_limit, "daily_limit": options.daily_limit}
         clash = [name for name, value in given.items() if value is not None]
         if clash:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"pass either client= or {', '.join(clash)}=, not both "
                 "(set them on the Client instead)"
             )

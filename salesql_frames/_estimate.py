@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from . import _constants as C
 from ._client import Client
 from ._exceptions import SalesQLError
-from ._pipeline import Plan
-from ._runner import look_up
+from ._plan import Plan
+from ._send import look_up
 from ._store import ResultStore
 
 
@@ -82,7 +83,7 @@ def estimate(plan: Plan, client: Client | None, store: ResultStore | None) -> Es
         notes.append("no API key: the result store was not checked and the allowance is unknown")
     cached = len(look_up(plan, store, account))
     to_send = plan.unique_queries - cached
-    batch = client.pacer.batch_size() if client is not None else 100
+    batch = client.pacer.batch_size() if client is not None else C.MAX_BULK_QUERIES
     allowance_left: int | None = None
     if account is not None and client is not None:
         try:

@@ -3,22 +3,27 @@
 Every error derives from `SalesQLError`, so one ``except`` clause catches them all::
 
     SalesQLError
-    ├── ConfigurationError           bad base URL, bad option, unusable result store
-    ├── InvalidQueryError            a query fails local validation; nothing was sent
-    ├── MappingError                 columns cannot be mapped to API parameters
-    ├── SpreadsheetError             a file cannot be read or written as a spreadsheet
-    ├── APIConnectionError           the request never got a response
+    ├── ConfigurationError               bad base URL, unusable result store
+    │   ├── InvalidArgumentError         an argument has a wrong value (also ValueError)
+    │   │   ├── InvalidArgumentTypeError an argument has a wrong type (also TypeError)
+    │   │   ├── InvalidQueryError        a query fails local validation
+    │   │   └── MappingError             columns cannot be mapped to API parameters
+    │   └── MissingAPIKeyError           no key configured (also AuthenticationError)
+    ├── SpreadsheetError                 a file cannot be read or written (also ValueError)
+    ├── APIConnectionError               the request never got a response
     │   └── APITimeoutError
-    ├── ResponseError                a 2xx body that is not what the reference promises
-    └── APIStatusError               the server answered with an error status
-        ├── AuthenticationError      401 / 403
-        │   └── MissingAPIKeyError   no key configured; nothing was sent
-        ├── InvalidRequestError      400 / 422
-        ├── NotFoundError            404 where "not found" is not a result
-        ├── RateLimitError           429
-        │   └── QuotaExhaustedError  429 for the daily cap
-        └── ServerError              5xx
+    ├── ResponseError                    a 2xx body that is not what the reference promises
+    └── APIStatusError                   the server answered with an error status
+        ├── AuthenticationError          401 / 403
+        │   └── MissingAPIKeyError       no key configured; nothing was sent
+        ├── InvalidRequestError          400 / 422
+        ├── NotFoundError                404 where "not found" is not a result
+        ├── RateLimitError               429
+        │   └── QuotaExhaustedError      429 for the daily cap
+        └── ServerError                  5xx
 
+Every error of the first two branches is raised before anything is sent. Argument
+errors stay ``ValueError`` / ``TypeError`` too, so code that catches those keeps working.
 Messages and attributes never hold the API key or request headers.
 """
 
@@ -32,8 +37,11 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "ConfigurationError",
+    "InvalidArgumentError",
+    "InvalidArgumentTypeError",
     "InvalidQueryError",
     "InvalidRequestError",
+    "MappingError",
     "MissingAPIKeyError",
     "NotFoundError",
     "QuotaExhaustedError",
@@ -44,6 +52,7 @@ __all__ = [
     "SalesQLError",
     "SalesQLWarning",
     "ServerError",
+    "SpreadsheetError",
 ]
 
 
@@ -58,7 +67,26 @@ class ConfigurationError(SalesQLError):
     """
 
 
-class InvalidQueryError(SalesQLError, ValueError):
+class InvalidArgumentError(ConfigurationError, ValueError):
+    """An argument has a value the library cannot use; nothing was sent.
+
+    The message names the argument (or the column or cell) and what would be accepted.
+    """
+
+
+class InvalidArgumentTypeError(InvalidArgumentError, TypeError):
+    """An argument has a type the library cannot use; nothing was sent."""
+
+
+class MappingError(InvalidArgumentError):
+    """The frame's columns cannot be mapped to API parameters as asked."""
+
+
+class SpreadsheetError(SalesQLError, ValueError):
+    """A file cannot be read or written as the spreadsheet it should be."""
+
+
+class InvalidQueryError(InvalidArgumentError):
     """A query failed local validation, so nothing was sent.
 
     Attributes:

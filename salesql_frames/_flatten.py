@@ -1,41 +1,25 @@
-"""Flatten SalesQL records (JSON dicts) into fixed-schema Arrow tables, columnar.
+"""Shape decoded SalesQL records into the fixed-schema output tables, columnar.
 
-Persons become one WIDE row per item (`person_columns`: scalars, best picks,
-counts and numbered ``email_{i}``/``phone_{i}``/``work_{i}`` columns) or LONG rows
-with one list exploded (`explode_persons`); organizations become one row per
-item (`organization_columns`). Column names and types come from
+One job: struct arrays of a record type (from `salesql_frames._decode`) become the
+output columns. Persons become one WIDE row per item (`person_columns`: scalars,
+best picks, counts and numbered ``email_{i}``/``phone_{i}``/``work_{i}`` columns)
+or LONG rows with one list exploded (`explode_persons`); organizations become one
+row per item (`organization_columns`). Column names and types come from
 `salesql_frames._schema` and never depend on the data.
 
-How it works, per chunk of `CHUNK_ROWS` items:
-
-1. **Fast path**: ``pyarrow.array(chunk, type=RECORD_TYPE)`` converts the raw items
-   in C++ against an explicit struct type naming only the keys read (checked: pyarrow
-   ignores keys the type does not name and turns missing keys into nulls). The type
-   also reads ``error`` and the envelope key: rows with an ``error`` become null rows,
-   and a chunk holding a ``{"person": {...}}`` envelope takes the tolerant path.
-2. **Tolerant path**, only for a chunk where the fast path raised (a wrongly typed
-   value, a non-mapping item) or saw an envelope: each item is mapped to a dict or
-   None (None, non-mappings and items whose ``error`` is set give all-null rows;
-   envelopes are unwrapped), sanitized in Python by converters compiled from the same
-   struct type, and converted the same way. Coercions: int-like strings and finite
-   floats -> int (floats truncate, as pyarrow does); ``"true"``/``"false"``/
-   ``"yes"``/``"no"``/``"1"``/``"0"`` and 0/1 -> bool; numbers and booleans where a
-   string is expected -> their JSON spelling; timestamp strings of digits or ISO 8601
-   -> epoch milliseconds; a plain-string location -> the ``location`` column; a
-   non-list where a list is expected -> empty; non-dict list entries -> skipped;
-   anything else unusable -> null.
-3. Everything after that is columnar (``pyarrow.compute`` and NumPy on offsets):
-   struct fields, list offsets for numbered columns and explode, first match per
-   parent for the best picks. Null list entries are dropped here, so both paths give
-   identical tables (tested).
+Each public function decodes its items chunk by chunk and hands the struct arrays
+to a private builder (`_person_table`, `_long_person_table`, `_organization_table`)
+that takes decoded chunks, so tests can feed it chunks from either decoding path.
+Everything here is columnar (``pyarrow.compute`` and NumPy on offsets): struct
+fields, list offsets for numbered columns and explode, first match per parent for
+the best picks. Null list entries are dropped here, so both decoding paths give
+identical tables (tested).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
-import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -44,11 +28,10 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ._constants import DEFAULT_PREFIX
+from ._decode import decode
 from ._schema import (
-    DEFAULT_PREFIX,
     DEFAULT_WIDTHS,
-    EPOCH_MS_METADATA,
-    ERROR_KEY,
     LIST_SPECS,
     LOCATION_TEXT,
     ORGANIZATION_COLUMNS,
@@ -76,310 +59,19 @@ __all__ = [
     "person_schema",
 ]
 
-#: Records converted per ``pyarrow.array`` call. A chunk whose fast conversion fails
-#: is sanitized in Python as a whole, so this bounds the cost of one bad value.
-CHUNK_ROWS: Final = 16_384
-
-#: A chunk is scanned for the top-level keys its items have (and converted with a
-#: record type narrowed to them) when this many leading items lack at least
-#: SPARSE_MIN_ABSENT of the record type's fields. See ``_narrowed``.
-SPARSE_SAMPLE: Final = 64
-SPARSE_MIN_ABSENT: Final = 4
-
-#: What ``pyarrow.array`` raises on a value that does not fit the record type.
-_FAST_PATH_ERRORS: Final = (pa.ArrowException, TypeError, ValueError, OverflowError)
-
-_INT64_MIN: Final = -(2**63)
-_INT64_MAX: Final = 2**63 - 1
-_TRUE_STRINGS: Final = frozenset({"true", "t", "yes", "y", "1"})
-_FALSE_STRINGS: Final = frozenset({"false", "f", "no", "n", "0"})
 #: Best-pick rules: (email type, preferred status), compared case-insensitively.
 _WORK: Final = "work"
 _DIRECT: Final = "direct"
 _VALID: Final = "valid"
 #: Separator of the ``location`` join of city, state and country.
 _LOCATION_SEPARATOR: Final = ", "
-_EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-_MILLISECOND: Final = dt.timedelta(milliseconds=1)
 
-Converter = Callable[[Any], Any]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 
 # ---------------------------------------------------------------------------
-# Tolerant path, part 1: items -> record dicts or None.
-# ---------------------------------------------------------------------------
-
-
-def _prepare_one(item: Any, envelope: str) -> Any:
-    """Map one item to a record dict, or None for a row that must be all null.
-
-    Args:
-        item: One API result item.
-        envelope: Key of the single-call envelope (``"person"``/``"organization"``),
-            unwrapped when the item has no ``"uuid"`` of its own.
-
-    Returns:
-        A dict, or None for a null, non-mapping or error item.
-    """
-    if not isinstance(item, Mapping) or item.get(ERROR_KEY) is not None:
-        return None
-    if envelope in item and "uuid" not in item and isinstance(item[envelope], Mapping):
-        item = item[envelope]
-        if item.get(ERROR_KEY) is not None:
-            return None
-    return item if type(item) is dict else dict(item)
-
-
-# ---------------------------------------------------------------------------
-# Items -> StructArray: fast path, and the tolerant path's sanitizers.
-# ---------------------------------------------------------------------------
-
-
-def _finite_int(value: float) -> int | None:
-    if not math.isfinite(value):
-        return None
-    result = int(value)
-    return result if _INT64_MIN <= result <= _INT64_MAX else None
-
-
-def _to_int(value: Any) -> int | None:
-    """Coerce to an int64 value, or None."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if _INT64_MIN <= value <= _INT64_MAX else None
-    if isinstance(value, float):
-        return _finite_int(value)
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            number = int(text)
-        except ValueError:
-            try:
-                return _finite_int(float(text))
-            except ValueError:
-                return None
-        return number if _INT64_MIN <= number <= _INT64_MAX else None
-    return None
-
-
-def _to_str(value: Any) -> str | None:
-    """Coerce to a string (numbers and booleans in their JSON spelling), or None."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        if value.isascii():
-            return value
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:  # lone surrogates, which JSON escapes can carry
-            return value.encode("utf-8", errors="replace").decode("utf-8")
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    return None
-
-
-def _to_bool(value: Any) -> bool | None:
-    """Coerce to a bool (``"true"``/``"false"``-like strings, 0 and 1), or None."""
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, (int, float)):
-        return bool(value) if value in (0, 1) else None
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in _TRUE_STRINGS:
-            return True
-        if text in _FALSE_STRINGS:
-            return False
-    return None
-
-
-def _to_epoch_ms(value: Any) -> int | None:
-    """Coerce to integer epoch milliseconds (digits, numbers, ISO 8601), or None."""
-    if isinstance(value, str):
-        number = _to_int(value)
-        if number is not None:
-            return number
-        text = value.strip()
-        if text.endswith(("Z", "z")):  # fromisoformat accepts "Z" only from 3.11
-            text = text[:-1] + "+00:00"
-        try:
-            value = dt.datetime.fromisoformat(text)
-        except ValueError:
-            return None
-    if isinstance(value, dt.datetime):
-        moment: dt.datetime = value
-        if moment.tzinfo is None:  # naive: taken as UTC
-            moment = moment.replace(tzinfo=dt.timezone.utc)
-        return (moment - _EPOCH) // _MILLISECOND
-    if isinstance(value, dt.date):
-        day: dt.date = value
-        return (day - _EPOCH.date()) // _MILLISECOND
-    return _to_int(value)
-
-
-def _struct_converter(fields: list[tuple[str, Converter]], text_field: str | None) -> Converter:
-    def convert(value: Any) -> Any:
-        if isinstance(value, Mapping):
-            return {name: conv(value.get(name)) for name, conv in fields}
-        if text_field is not None and isinstance(value, str):
-            return {text_field: value}
-        return None
-
-    return convert
-
-
-def _list_converter(element: Converter) -> Converter:
-    def convert(value: Any) -> Any:
-        if not isinstance(value, (list, tuple)):
-            return None
-        return [element(item) for item in value if isinstance(item, Mapping)]
-
-    return convert
-
-
-def _compile(typ: pa.DataType, metadata: Mapping[bytes, bytes] | None = None) -> Converter:
-    """Build a Python sanitizer producing values that always fit ``typ``.
-
-    Args:
-        typ: A type used in the record types (struct, list, string, int64 or bool).
-        metadata: The metadata of the field of that type; ``EPOCH_MS_METADATA`` marks
-            an int64 holding epoch milliseconds.
-
-    Returns:
-        A function mapping any JSON-like value to a value ``pyarrow.array`` accepts
-        for ``typ``.
-    """
-    if pa.types.is_struct(typ):
-        fields = [
-            (field.name, _compile(field.type, field.metadata))
-            for field in (typ.field(i) for i in range(typ.num_fields))
-        ]
-        text_field = LOCATION_TEXT if typ.get_field_index(LOCATION_TEXT) >= 0 else None
-        return _struct_converter(fields, text_field)
-    if pa.types.is_list(typ):
-        return _list_converter(_compile(typ.value_type))
-    if pa.types.is_string(typ):
-        return _to_str
-    if pa.types.is_boolean(typ):
-        return _to_bool
-    if pa.types.is_integer(typ):
-        is_epoch = metadata is not None and all(
-            metadata.get(key) == value for key, value in EPOCH_MS_METADATA.items()
-        )
-        return _to_epoch_ms if is_epoch else _to_int
-    raise TypeError(f"no sanitizer for Arrow type {typ}")  # pragma: no cover
-
-
-@functools.cache
-def _sanitizer(record_type: pa.StructType) -> Converter:
-    return _compile(record_type)
-
-
-def _null_error_rows(array: pa.StructArray) -> pa.StructArray:
-    """Make rows with an ``error`` value null, so every column of theirs is null."""
-    errors = _field(array, (ERROR_KEY,))
-    if errors.null_count == len(errors):
-        return array
-    found = pc.and_(array.is_valid(), errors.is_null())
-    children = [array.field(i) for i in range(array.type.num_fields)]
-    return pa.StructArray.from_arrays(children, fields=list(array.type), mask=pc.invert(found))
-
-
-def _narrowed(chunk: Sequence[Any], record_type: pa.StructType) -> pa.StructType:
-    """Return ``record_type`` less the top-level fields no item of ``chunk`` has.
-
-    ``pyarrow.array`` pays for every field of the type in every record, present or
-    not. Lean records (the shape real bulk answers have) lack half of them, so a
-    chunk whose sample lacks at least `SPARSE_MIN_ABSENT` fields is scanned for
-    the keys it really has. Other chunks keep the full type without a scan.
-    """
-    names = [record_type.field(i).name for i in range(record_type.num_fields)]
-    sample = set().union(*[r for r in chunk[:SPARSE_SAMPLE] if type(r) is dict])
-    if sum(name not in sample for name in names) < SPARSE_MIN_ABSENT:
-        return record_type
-    try:
-        keys = set().union(*chunk)
-    except TypeError:  # None or other non-iterable items
-        keys = set().union(*[r for r in chunk if type(r) is dict])
-    if all(name in keys for name in names):
-        return record_type
-    return pa.struct([record_type.field(name) for name in names if name in keys])
-
-
-def _widened(array: pa.StructArray, record_type: pa.StructType) -> pa.StructArray:
-    """Return ``array`` with the fields of ``record_type`` it lacks added, all null."""
-    if array.type == record_type:
-        return array
-    children = []
-    for i in range(record_type.num_fields):
-        field = record_type.field(i)
-        index = array.type.get_field_index(field.name)
-        children.append(array.field(index) if index >= 0 else pa.nulls(len(array), field.type))
-    mask = array.is_null() if array.null_count else None
-    return pa.StructArray.from_arrays(children, fields=list(record_type), mask=mask)
-
-
-def _fast(chunk: Sequence[Any], record_type: pa.StructType, envelope: str) -> list[pa.StructArray]:
-    """Convert raw items with ``pyarrow.array``; empty if the tolerant path is needed.
-
-    Raises nothing: a value that does not fit, a non-mapping item or an envelope
-    (which needs unwrapping) all send the chunk to the tolerant path.
-    """
-    try:
-        array = pa.array(chunk, type=_narrowed(chunk, record_type))
-    except _FAST_PATH_ERRORS:
-        return []
-    # past 2 GiB of text pyarrow returns several chunks
-    arrays = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
-    arrays = [_widened(part, record_type) for part in arrays]
-    for part in arrays:
-        if _field(part, (envelope,)).null_count != len(part):
-            return []
-    return [_null_error_rows(part) for part in arrays]
-
-
-def _struct_chunks(
-    items: Sequence[Any], record_type: pa.StructType, envelope: str, *, fast: bool = True
-) -> Iterator[pa.StructArray]:
-    """Convert items to struct arrays of at most `CHUNK_ROWS` rows.
-
-    Args:
-        items: API result items.
-        record_type: The record struct type.
-        envelope: Key of the single-call envelope, unwrapped on the tolerant path.
-        fast: Try ``pyarrow.array`` on the raw items first. False forces the
-            tolerant path (tests compare both).
-
-    Yields:
-        Struct arrays, one row per item, null where the item is null, not a mapping
-        or an error.
-    """
-    records = items if isinstance(items, (list, tuple)) else list(items)
-    for start in range(0, len(records), CHUNK_ROWS):
-        chunk = records[start : start + CHUNK_ROWS]
-        arrays = _fast(chunk, record_type, envelope) if fast else []
-        if not arrays:
-            sanitize = _sanitizer(record_type)
-            clean = [sanitize(_prepare_one(item, envelope)) for item in chunk]
-            array = pa.array(clean, type=record_type)
-            arrays = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
-        yield from arrays
-
-
-# ---------------------------------------------------------------------------
-# Columnar extraction (both paths).
+# Columnar extraction.
 # ---------------------------------------------------------------------------
 
 
@@ -608,7 +300,7 @@ def _take_rows(values: pa.Array, rows: pa.Array) -> pa.Array:
     return values.take(rows)
 
 
-def _person_table(
+def _person_chunk(
     records: pa.StructArray, widths: Widths, prefix: str, schema: pa.Schema
 ) -> pa.Table:
     columns, lists = _person_parts(records, prefix)
@@ -635,20 +327,101 @@ def _explode_positions(lists: _Lists) -> tuple[IntArray, IntArray]:
 
 
 # ---------------------------------------------------------------------------
-# Public API.
+# Decoded chunks -> tables.
 # ---------------------------------------------------------------------------
 
 
-def _person_columns(
-    items: Sequence[Mapping[str, Any] | None], widths: Widths, prefix: str, *, fast: bool
-) -> pa.Table:
+def _wide_record_type(widths: Widths) -> pa.StructType:
+    """Return the person record type the wide table reads for ``widths``."""
+    return person_record_type(phones=widths.phones > 0, work=widths.work > 0)
+
+
+def _long_record_type(target: ExplodeTarget) -> pa.StructType:
+    """Return the person record type the long table reads when ``target`` is exploded."""
+    return person_record_type(phones=target == "phones", work=target == "work_experience")
+
+
+def _person_table(chunks: Iterable[pa.StructArray], widths: Widths, prefix: str) -> pa.Table:
+    """Build the wide person table from decoded chunks.
+
+    Args:
+        chunks: Struct arrays of ``_wide_record_type(widths)``, in item order.
+        widths: Numbered column groups per list.
+        prefix: Column name prefix.
+
+    Returns:
+        One row per chunk row, schema ``person_schema(widths, prefix)``.
+    """
     schema = person_schema(widths, prefix)
-    record_type = person_record_type(phones=widths.phones > 0, work=widths.work > 0)
-    tables = [
-        _person_table(chunk, widths, prefix, schema)
-        for chunk in _struct_chunks(items, record_type, PERSON_ENVELOPE, fast=fast)
-    ]
+    tables = [_person_chunk(chunk, widths, prefix, schema) for chunk in chunks]
     return pa.concat_tables(tables) if tables else schema.empty_table()
+
+
+def _long_person_table(
+    chunks: Iterable[pa.StructArray], target: ExplodeTarget, prefix: str
+) -> tuple[pa.Array, pa.Table]:
+    """Build the long person table from decoded chunks.
+
+    Args:
+        chunks: Struct arrays of ``_long_record_type(target)``, in item order.
+        target: The list to explode (already checked).
+        prefix: Column name prefix.
+
+    Returns:
+        ``(parents, table)`` as `explode_persons` returns them.
+    """
+    schema = long_person_schema(target, prefix)
+    spec = LIST_SPECS[target]
+    item_names = spec.long_names(prefix)
+    scalar_names = schema.names[: len(schema.names) - len(item_names)]
+    parents: list[IntArray] = []
+    tables: list[pa.Table] = []
+    offset = 0
+    for chunk in chunks:
+        columns, lists = _person_parts(chunk, prefix)
+        normalized = lists[target]
+        rows, positions = _explode_positions(normalized)
+        row_index = pa.array(rows, type=pa.int64())
+        element_index = pa.array(positions, type=pa.int64(), mask=positions < 0)
+        arrays = [_take_rows(columns[name], row_index) for name in scalar_names]
+        arrays += [
+            _field(normalized.values, path, typ).take(element_index)
+            for _, typ, path in spec.columns
+        ]
+        tables.append(pa.Table.from_arrays(arrays, schema=schema))
+        parents.append(rows + offset)
+        offset += len(chunk)
+    if not tables:
+        return pa.array([], type=pa.int64()), schema.empty_table()
+    return pa.array(np.concatenate(parents), type=pa.int64()), pa.concat_tables(tables)
+
+
+def _organization_chunk(records: pa.StructArray, schema: pa.Schema) -> pa.Table:
+    arrays = [
+        _location(_field(records, ("location",))) if path is None else _field(records, path, typ)
+        for _, typ, path in ORGANIZATION_COLUMNS
+    ]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _organization_table(chunks: Iterable[pa.StructArray], prefix: str) -> pa.Table:
+    """Build the organization table from decoded chunks.
+
+    Args:
+        chunks: Struct arrays of ``ORGANIZATION_RECORD_TYPE``, in item order.
+        prefix: Column name prefix.
+
+    Returns:
+        One row per chunk row, schema ``organization_schema(prefix)``.
+    """
+    schema = organization_schema(prefix)
+    tables = [_organization_chunk(chunk, schema) for chunk in chunks]
+    return pa.concat_tables(tables) if tables else schema.empty_table()
+
+
+# ---------------------------------------------------------------------------
+# Public API.
+# ---------------------------------------------------------------------------
 
 
 def person_columns(
@@ -670,42 +443,8 @@ def person_columns(
     Returns:
         A table with ``len(items)`` rows and schema ``person_schema(widths, prefix)``.
     """
-    return _person_columns(items, widths, prefix, fast=True)
-
-
-def _explode_persons(
-    items: Sequence[Mapping[str, Any] | None],
-    explode: ExplodeTarget,
-    prefix: str,
-    *,
-    fast: bool,
-) -> tuple[pa.Array, pa.Table]:
-    target = check_explode(explode)
-    schema = long_person_schema(target, prefix)
-    spec = LIST_SPECS[target]
-    item_names = spec.long_names(prefix)
-    scalar_names = schema.names[: len(schema.names) - len(item_names)]
-    record_type = person_record_type(phones=target == "phones", work=target == "work_experience")
-    parents: list[IntArray] = []
-    tables: list[pa.Table] = []
-    offset = 0
-    for chunk in _struct_chunks(items, record_type, PERSON_ENVELOPE, fast=fast):
-        columns, lists = _person_parts(chunk, prefix)
-        normalized = lists[target]
-        rows, positions = _explode_positions(normalized)
-        row_index = pa.array(rows, type=pa.int64())
-        element_index = pa.array(positions, type=pa.int64(), mask=positions < 0)
-        arrays = [_take_rows(columns[name], row_index) for name in scalar_names]
-        arrays += [
-            _field(normalized.values, path, typ).take(element_index)
-            for _, typ, path in spec.columns
-        ]
-        tables.append(pa.Table.from_arrays(arrays, schema=schema))
-        parents.append(rows + offset)
-        offset += len(chunk)
-    if not tables:
-        return pa.array([], type=pa.int64()), schema.empty_table()
-    return pa.array(np.concatenate(parents), type=pa.int64()), pa.concat_tables(tables)
+    chunks = decode(items, _wide_record_type(widths), PERSON_ENVELOPE)
+    return _person_table(chunks, widths, prefix)
 
 
 def explode_persons(
@@ -732,30 +471,11 @@ def explode_persons(
         ``long_person_schema(explode, prefix)``.
 
     Raises:
-        ValueError: If ``explode`` names no person list.
+        InvalidArgumentError: If ``explode`` names no person list (a ``ValueError``).
     """
-    return _explode_persons(items, explode, prefix, fast=True)
-
-
-def _organization_table(records: pa.StructArray, schema: pa.Schema) -> pa.Table:
-    arrays = [
-        _location(_field(records, ("location",))) if path is None else _field(records, path, typ)
-        for _, typ, path in ORGANIZATION_COLUMNS
-    ]
-    return pa.Table.from_arrays(arrays, schema=schema)
-
-
-def _organization_columns(
-    items: Sequence[Mapping[str, Any] | None], prefix: str, *, fast: bool
-) -> pa.Table:
-    schema = organization_schema(prefix)
-    tables = [
-        _organization_table(chunk, schema)
-        for chunk in _struct_chunks(
-            items, ORGANIZATION_RECORD_TYPE, ORGANIZATION_ENVELOPE, fast=fast
-        )
-    ]
-    return pa.concat_tables(tables) if tables else schema.empty_table()
+    target = check_explode(explode)
+    chunks = decode(items, _long_record_type(target), PERSON_ENVELOPE)
+    return _long_person_table(chunks, target, prefix)
 
 
 def organization_columns(
@@ -772,4 +492,5 @@ def organization_columns(
     Returns:
         A table with ``len(items)`` rows and schema ``organization_schema(prefix)``.
     """
-    return _organization_columns(items, prefix, fast=True)
+    chunks = decode(items, ORGANIZATION_RECORD_TYPE, ORGANIZATION_ENVELOPE)
+    return _organization_table(chunks, prefix)

@@ -15,7 +15,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 import pyarrow as pa
 
-from ._exceptions import SalesQLError
+from ._exceptions import InvalidArgumentTypeError, MappingError
 
 __all__ = ["Frame", "adapt"]
 
@@ -52,7 +52,9 @@ def adapt(frame: object, dtype_backend: DtypeBackend = "numpy_nullable") -> Fram
     pl = sys.modules.get("polars")
     if pl is not None and isinstance(frame, pl.DataFrame):
         return PolarsFrame(frame)
-    raise SalesQLError(f"expected a pandas or polars DataFrame, got {type(frame).__name__}")
+    raise InvalidArgumentTypeError(
+        f"expected a pandas or polars DataFrame, got {type(frame).__name__}"
+    )
 
 
 def _is_missing(value: object) -> bool:
@@ -78,12 +80,16 @@ def _strings_from_objects(values: Any) -> tuple[pa.Array, np.ndarray]:
     return pa.array(texts, type=pa.string()), bad
 
 
-class PandasFrame:
-    """pandas adapter."""
+class _Adapter:
+    """What both adapters share: columns, and attaching results by position.
 
-    def __init__(self, frame: Any, dtype_backend: DtypeBackend) -> None:
+    A subclass says how to drop columns, take rows and put a result table beside the
+    input; replacing existing result columns (a re-run) and repeating rows for long
+    output are the same for every backend.
+    """
+
+    def __init__(self, frame: Any) -> None:
         self.frame = frame
-        self.dtype_backend = dtype_backend
 
     @property
     def columns(self) -> list[str]:
@@ -93,12 +99,41 @@ class PandasFrame:
     def height(self) -> int:
         return len(self.frame)
 
+    def with_results(self, results: pa.Table) -> Any:
+        return self._beside(self._without(results.column_names), results)
+
+    def with_long_results(self, positions: np.ndarray, results: pa.Table) -> Any:
+        left = self._rows(self._without(results.column_names), positions)
+        return self._beside(left, results)
+
+    def _without(self, names: list[str]) -> Any:
+        """The input less the columns in ``names`` (results of an earlier run)."""
+        present = set(self.columns)
+        return self._drop(self.frame, [name for name in names if name in present])
+
+    def _drop(self, frame: Any, names: list[str]) -> Any:
+        raise NotImplementedError
+
+    def _rows(self, frame: Any, positions: np.ndarray) -> Any:
+        raise NotImplementedError
+
+    def _beside(self, frame: Any, results: pa.Table) -> Any:
+        raise NotImplementedError
+
+
+class PandasFrame(_Adapter):
+    """pandas adapter."""
+
+    def __init__(self, frame: Any, dtype_backend: DtypeBackend) -> None:
+        super().__init__(frame)
+        self.dtype_backend = dtype_backend
+
     def strings(self, column: str) -> tuple[pa.Array, np.ndarray]:
         import pandas as pd
 
         series = self.frame[column]
         if isinstance(series, pd.DataFrame):
-            raise SalesQLError(f"column {column!r} appears more than once; rename the duplicates")
+            raise MappingError(f"column {column!r} appears more than once; rename the duplicates")
         dtype = series.dtype
         is_arrow_text = isinstance(dtype, pd.ArrowDtype) and (
             pa.types.is_string(dtype.pyarrow_dtype) or pa.types.is_large_string(dtype.pyarrow_dtype)
@@ -108,28 +143,19 @@ class PandasFrame:
             return array.cast(pa.string()), np.zeros(len(series), dtype=bool)
         return _strings_from_objects(series.to_numpy(dtype=object, na_value=None))
 
-    def _to_pandas(self, table: pa.Table, index: Any) -> Any:
+    def _drop(self, frame: Any, names: list[str]) -> Any:
+        return frame.drop(columns=names)
+
+    def _rows(self, frame: Any, positions: np.ndarray) -> Any:
+        return frame.iloc[positions]
+
+    def _beside(self, frame: Any, results: pa.Table) -> Any:
         import pandas as pd
 
-        if self.dtype_backend == "pyarrow":
-            frame = table.to_pandas(types_mapper=pd.ArrowDtype)
-        else:
-            frame = table.to_pandas(types_mapper=_nullable_types().get)
-        frame.index = index
-        return frame
-
-    def with_results(self, results: pa.Table) -> Any:
-        import pandas as pd
-
-        left = self.frame.drop(columns=[c for c in results.column_names if c in self.frame])
-        return pd.concat([left, self._to_pandas(results, left.index)], axis=1)
-
-    def with_long_results(self, positions: np.ndarray, results: pa.Table) -> Any:
-        import pandas as pd
-
-        left = self.frame.drop(columns=[c for c in results.column_names if c in self.frame])
-        left = left.iloc[positions]
-        return pd.concat([left, self._to_pandas(results, left.index)], axis=1)
+        mapper = pd.ArrowDtype if self.dtype_backend == "pyarrow" else _nullable_types().get
+        appended = results.to_pandas(types_mapper=mapper)
+        appended.index = frame.index
+        return pd.concat([frame, appended], axis=1)
 
 
 @functools.cache
@@ -147,19 +173,8 @@ def _nullable_types() -> dict[pa.DataType, Any]:
     }
 
 
-class PolarsFrame:
+class PolarsFrame(_Adapter):
     """polars adapter."""
-
-    def __init__(self, frame: Any) -> None:
-        self.frame = frame
-
-    @property
-    def columns(self) -> list[str]:
-        return list(self.frame.columns)
-
-    @property
-    def height(self) -> int:
-        return int(self.frame.height)
 
     def strings(self, column: str) -> tuple[pa.Array, np.ndarray]:
         import polars as pl
@@ -179,22 +194,17 @@ class PolarsFrame:
             bad &= ~series.is_nan().fill_null(False).to_numpy()
         return pa.nulls(len(series), pa.string()), bad
 
-    def _results(self, results: pa.Table) -> Any:
+    def _drop(self, frame: Any, names: list[str]) -> Any:
+        return frame.drop(names)
+
+    def _rows(self, frame: Any, positions: np.ndarray) -> Any:
         import polars as pl
 
-        frame = pl.from_arrow(results)
-        assert isinstance(frame, pl.DataFrame)
-        return frame
+        return frame[pl.Series(positions, dtype=pl.Int64)] if len(positions) else frame.clear()
 
-    def with_results(self, results: pa.Table) -> Any:
+    def _beside(self, frame: Any, results: pa.Table) -> Any:
         import polars as pl
 
-        left = self.frame.drop([c for c in results.column_names if c in self.frame.columns])
-        return pl.concat([left, self._results(results)], how="horizontal")
-
-    def with_long_results(self, positions: np.ndarray, results: pa.Table) -> Any:
-        import polars as pl
-
-        left = self.frame.drop([c for c in results.column_names if c in self.frame.columns])
-        left = left[pl.Series(positions, dtype=pl.Int64)] if len(positions) else left.clear()
-        return pl.concat([left, self._results(results)], how="horizontal")
+        appended = pl.from_arrow(results)
+        assert isinstance(appended, pl.DataFrame)
+        return pl.concat([frame, appended], how="horizontal")

@@ -31,7 +31,7 @@ from xml.etree.ElementTree import ParseError
 import numpy as np
 import pandas as pd
 
-from ._exceptions import SalesQLError
+from ._exceptions import SpreadsheetError
 
 __all__ = [
     "FORMATS",
@@ -61,10 +61,6 @@ _WIDTH_SAMPLE = 1000
 _EXCEL_CELL_CHARS = 32_767
 _UNNAMED = re.compile(r"^Unnamed: \d+(_level_\d+)?$")
 _TEXT_ENCODINGS = ("utf-8-sig", "cp1252")
-
-
-class SpreadsheetError(SalesQLError, ValueError):
-    """A file cannot be read or written as the spreadsheet it should be."""
 
 
 @dataclass(frozen=True)

@@ -6,59 +6,12 @@ import difflib
 import re
 from collections.abc import Mapping, Sequence
 
-from ._constants import ORGANIZATION_GROUPS, PERSON_GROUPS
-from ._exceptions import SalesQLError
-from ._params import Kind, requirement
+from ._exceptions import MappingError
+from ._kinds import KindSpec
 
-__all__ = ["MappingError", "detect_columns", "resolve_mapping"]
+__all__ = ["detect_columns", "normalize_header", "resolve_mapping"]
 
-# Normalized spreadsheet headers (lowercase, letters and digits only) per parameter,
-# most specific first: when two columns match one parameter, the earlier synonym wins.
-_PERSON_HEADERS: dict[str, tuple[str, ...]] = {
-    "linkedin_url": (
-        "linkedinurl", "personlinkedinurl", "linkedinprofileurl", "linkedinprofile",
-        "linkedinprofilelink", "linkedinlink", "profileurl", "profilelink", "linkedin",
-        "salesnavigatorurl", "salesnavurl", "liurl", "contactlinkedinurl", "leadlinkedinurl",
-    ),
-    "first_name": ("firstname", "first", "givenname", "forename", "fname", "contactfirstname"),
-    "last_name": ("lastname", "last", "surname", "familyname", "lname", "contactlastname"),
-    "full_name": (
-        "fullname", "name", "contactname", "personname", "leadname", "contact", "person",
-        "prospectname",
-    ),
-    "organization_name": (
-        "organizationname", "companyname", "company", "organization", "organisation",
-        "organisationname", "accountname", "account", "employer", "currentcompany",
-        "businessname", "orgname",
-    ),
-    "organization_domain": (
-        "organizationdomain", "companydomain", "domain", "website", "companywebsite",
-        "websiteurl", "companyurl", "organizationwebsite", "web", "homepage", "url",
-    ),
-}
-_ORGANIZATION_HEADERS: dict[str, tuple[str, ...]] = {
-    "linkedin_url": (
-        "linkedinurl", "companylinkedinurl", "organizationlinkedinurl", "linkedin",
-        "companylinkedin", "linkedincompanyurl", "linkedinpage",
-    ),
-    "organization_name": (
-        "organizationname", "companyname", "company", "organization", "organisation",
-        "organisationname", "accountname", "account", "name", "businessname",
-    ),
-    "organization_domain": (
-        "organizationdomain", "companydomain", "domain", "website", "companywebsite",
-        "websiteurl", "companyurl", "web", "homepage", "url",
-    ),
-}
-HEADERS: dict[Kind, dict[str, tuple[str, ...]]] = {
-    "person": _PERSON_HEADERS,
-    "organization": _ORGANIZATION_HEADERS,
-}
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
-
-
-class MappingError(SalesQLError, ValueError):
-    """The frame's columns cannot be mapped to API parameters as asked."""
 
 
 def normalize_header(header: object) -> str:
@@ -73,11 +26,12 @@ def normalize_header(header: object) -> str:
     return _NOT_ALNUM.sub("", str(header).lower())
 
 
-def detect_columns(columns: Sequence[str], kind: Kind) -> dict[str, str]:
+def detect_columns(columns: Sequence[str], spec: KindSpec) -> dict[str, str]:
     """Guess the parameter -> column mapping from spreadsheet-style headers.
 
     Examples:
-        >>> detect_columns(["Person Linkedin Url", "Company"], "person")
+        >>> from salesql_frames._kinds import PERSON
+        >>> detect_columns(["Person Linkedin Url", "Company"], PERSON)
         {'linkedin_url': 'Person Linkedin Url', 'organization_name': 'Company'}
     """
     by_header: dict[str, str] = {}
@@ -85,7 +39,7 @@ def detect_columns(columns: Sequence[str], kind: Kind) -> dict[str, str]:
         by_header.setdefault(normalize_header(column), column)
     mapping: dict[str, str] = {}
     taken: set[str] = set()
-    for param, synonyms in HEADERS[kind].items():
+    for param, synonyms in spec.headers.items():
         for synonym in synonyms:
             match = by_header.get(synonym)
             if match is not None and match not in taken:
@@ -96,7 +50,7 @@ def detect_columns(columns: Sequence[str], kind: Kind) -> dict[str, str]:
 
 
 def resolve_mapping(
-    columns: Sequence[str], kind: Kind, explicit: Mapping[str, str | None]
+    columns: Sequence[str], spec: KindSpec, explicit: Mapping[str, str | None]
 ) -> dict[str, str]:
     """Return the parameter -> column mapping to use.
 
@@ -116,29 +70,15 @@ def resolve_mapping(
             raise MappingError(
                 f"{param}={column!r}: no such column.{hint} Columns: {_listing(columns)}"
             )
-    mapping = chosen or detect_columns(columns, kind)
-    if not _can_form_group(mapping, kind):
-        how = _HOW_TO_MAP[kind]
+    mapping = chosen or detect_columns(columns, spec)
+    if not any(all(name in mapping for name in group) for group in spec.groups):
         found = ", ".join(f"{p}={c!r}" for p, c in mapping.items()) or "nothing"
         raise MappingError(
-            f"Cannot build {kind} queries: they need {requirement(kind)}. "
-            f"Mapped: {found}. Columns: {_listing(columns)}. Name the columns, e.g. {how}"
+            f"Cannot build {spec.name} queries: they need {spec.requirement}. "
+            f"Mapped: {found}. Columns: {_listing(columns)}. "
+            f"Name the columns, e.g. {spec.mapping_example}"
         )
     return mapping
-
-
-_HOW_TO_MAP: dict[Kind, str] = {
-    "person": (
-        "df.salesql.enrich_persons(linkedin_url='Profile') or "
-        "df.salesql.enrich_persons(full_name='Name', organization_domain='Website')"
-    ),
-    "organization": "df.salesql.enrich_organizations(organization_domain='Website')",
-}
-
-
-def _can_form_group(mapping: Mapping[str, str], kind: Kind) -> bool:
-    groups = PERSON_GROUPS if kind == "person" else ORGANIZATION_GROUPS
-    return any(all(name in mapping for name in group) for group in groups)
 
 
 def _listing(columns: Sequence[str]) -> str:

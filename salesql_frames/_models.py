@@ -10,6 +10,9 @@ from typing import Any
 #: A record as the API returns it: a person or organization object, or ``{"error": ...}``.
 Record = dict[str, Any]
 
+#: A query as it is sent: parameter name -> string (or True for a flag).
+Query = dict[str, "str | bool"]
+
 
 @dataclass(frozen=True)
 class Allowance:

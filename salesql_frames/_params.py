@@ -3,40 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
 
-from ._constants import (
-    MAX_PARAM_LENGTH,
-    ORGANIZATION_GROUPS,
-    ORGANIZATION_PARAMS,
-    PERSON_FLAGS,
-    PERSON_GROUPS,
-    PERSON_PARAMS,
-)
+from ._constants import MAX_PARAM_LENGTH
 from ._exceptions import InvalidQueryError
+from ._kinds import KindSpec
+from ._models import Query
 
-Kind = Literal["person", "organization"]
-
-#: What a query sent to the API looks like: parameter name -> string (or bool for flags).
-Query = dict[str, "str | bool"]
-
-_GROUPS: dict[Kind, tuple[tuple[str, ...], ...]] = {
-    "person": PERSON_GROUPS,
-    "organization": ORGANIZATION_GROUPS,
-}
-_PARAMS: dict[Kind, tuple[str, ...]] = {
-    "person": PERSON_PARAMS,
-    "organization": ORGANIZATION_PARAMS,
-}
-_FLAGS: dict[Kind, tuple[str, ...]] = {"person": PERSON_FLAGS, "organization": ()}
-
-_REQUIREMENT: dict[Kind, str] = {
-    "person": (
-        "linkedin_url, or full_name (or first_name + last_name) together with "
-        "organization_domain or organization_name"
-    ),
-    "organization": "linkedin_url, organization_domain or organization_name",
-}
+__all__ = ["complete_group", "is_filled", "missing_reason", "validate_query"]
 
 
 def is_filled(value: object) -> bool:
@@ -44,39 +17,30 @@ def is_filled(value: object) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
 
-def complete_group(query: Mapping[str, object], kind: Kind) -> tuple[str, ...] | None:
+def complete_group(query: Mapping[str, object], spec: KindSpec) -> tuple[str, ...] | None:
     """Return the first complete parameter group of ``query``, in the recommended order.
 
     Examples:
-        >>> complete_group({"full_name": "Ada Lovelace", "organization_domain": "x.io"}, "person")
+        >>> from salesql_frames._kinds import PERSON
+        >>> complete_group({"full_name": "Ada Lovelace", "organization_domain": "x.io"}, PERSON)
         ('full_name', 'organization_domain')
-        >>> complete_group({"first_name": "Ada"}, "person") is None
+        >>> complete_group({"first_name": "Ada"}, PERSON) is None
         True
     """
-    for group in _GROUPS[kind]:
+    for group in spec.groups:
         if all(is_filled(query.get(name)) for name in group):
             return group
     return None
 
 
-def groups(kind: Kind) -> tuple[tuple[str, ...], ...]:
-    """The complete parameter groups of ``kind``, most accurate first."""
-    return _GROUPS[kind]
-
-
-def requirement(kind: Kind) -> str:
-    """Describe in words what a query of this kind needs."""
-    return _REQUIREMENT[kind]
-
-
-def missing_reason(query: Mapping[str, object], kind: Kind) -> str:
+def missing_reason(query: Mapping[str, object], spec: KindSpec) -> str:
     """Say why ``query`` has no complete group, naming what it has and what it needs."""
-    filled = [name for name in _PARAMS[kind] if is_filled(query.get(name))]
+    filled = [name for name in spec.params if is_filled(query.get(name))]
     has = ", ".join(filled) if filled else "no usable value"
-    return f"needs {_REQUIREMENT[kind]}; has {has}"
+    return f"needs {spec.requirement}; has {has}"
 
 
-def validate_query(query: object, kind: Kind, *, index: int | None = None) -> Query:
+def validate_query(query: object, spec: KindSpec, *, index: int | None = None) -> Query:
     """Check one query locally and return it cleaned (stripped strings, no empty values).
 
     Raises:
@@ -90,18 +54,18 @@ def validate_query(query: object, kind: Kind, *, index: int | None = None) -> Qu
             f"{where}expected a mapping of parameter names to values, got {type(query).__name__}",
             index=index,
         )
-    allowed = _PARAMS[kind] + _FLAGS[kind]
+    allowed = spec.params + spec.flags
     unknown = sorted(str(name) for name in query if name not in allowed)
     if unknown:
         raise InvalidQueryError(
-            f"{where}unknown {kind} parameter(s) {unknown}; allowed: {', '.join(allowed)}",
+            f"{where}unknown {spec.name} parameter(s) {unknown}; allowed: {', '.join(allowed)}",
             index=index,
         )
     cleaned: Query = {}
     for name, value in query.items():
         if value is None:
             continue
-        if name in _FLAGS[kind]:
+        if name in spec.flags:
             if not isinstance(value, bool):
                 raise InvalidQueryError(
                     f"{where}{name} must be True or False, got {type(value).__name__}",
@@ -122,10 +86,12 @@ def validate_query(query: object, kind: Kind, *, index: int | None = None) -> Qu
             )
         if text:
             cleaned[name] = text
-    if not any(name in cleaned for name in _PARAMS[kind]):
-        raise InvalidQueryError(f"{where}empty query: {kind} queries need {requirement(kind)}",
-                                index=index)
-    if complete_group(cleaned, kind) is None:
-        raise InvalidQueryError(f"{where}incomplete {kind} query: {missing_reason(cleaned, kind)}",
-                                index=index)
+    if not any(name in cleaned for name in spec.params):
+        raise InvalidQueryError(
+            f"{where}empty query: {spec.name} queries need {spec.requirement}", index=index
+        )
+    if complete_group(cleaned, spec) is None:
+        raise InvalidQueryError(
+            f"{where}incomplete {spec.name} query: {missing_reason(cleaned, spec)}", index=index
+        )
     return cleaned

@@ -10,17 +10,17 @@ class Progress:
 
     Args:
         total: Queries to send.
-        kind: ``"person"`` or ``"organization"``, for the label.
+        label: What the bar says it counts (``"SalesQL persons"``).
         enabled: False makes every method a no-op.
     """
 
-    def __init__(self, total: int, *, kind: str, enabled: bool = True) -> None:
+    def __init__(self, total: int, *, label: str, enabled: bool = True) -> None:
         self.counts = {"cached": 0, "found": 0, "not_found": 0, "errors": 0, "credits": 0}
         self._bar: Any = None
         if enabled and total:
             from tqdm.auto import tqdm
 
-            self._bar = tqdm(total=total, desc=f"SalesQL {kind}s", unit="query", leave=True)
+            self._bar = tqdm(total=total, desc=label, unit="query", leave=True)
 
     def advance(self, done: int, **counts: int) -> None:
         """Mark ``done`` more queries finished and add to the named counters."""

@@ -1,6 +1,8 @@
 """Fixed Arrow schemas for flattened SalesQL records.
 
-Two kinds of schema live here:
+One job: say what is read from a record and which columns come out, and validate
+the arguments that shape them (`Widths`, the prefix, ``explode``). Two kinds of
+schema live here:
 
 * **Record types** (`person_record_type`, ``ORGANIZATION_RECORD_TYPE``): Arrow
   struct types describing only the parts of an API record that the flatten step
@@ -38,6 +40,9 @@ from typing import Final, Literal
 
 import pyarrow as pa
 
+from ._constants import DEFAULT_PREFIX, DEFAULT_WIDE_ITEMS  # DEFAULT_PREFIX: re-exported
+from ._exceptions import InvalidArgumentError, InvalidArgumentTypeError
+
 __all__ = [
     "DEFAULT_PREFIX",
     "DEFAULT_WIDTHS",
@@ -51,9 +56,6 @@ __all__ = [
     "organization_schema",
     "person_schema",
 ]
-
-#: Prefix of every column the library adds to a frame.
-DEFAULT_PREFIX: Final = "salesql_"
 
 STR: Final = pa.string()
 INT: Final = pa.int64()
@@ -319,30 +321,40 @@ class Widths:
         emails: Number of ``email_{i}`` column groups.
         phones: Number of ``phone_{i}`` column groups.
         work: Number of ``work_{i}`` column groups (from ``work_experience``).
+
+    Raises:
+        InvalidArgumentTypeError: If a width is not an int (also a ``TypeError``).
+        InvalidArgumentError: If a width is negative (a ``ValueError``).
     """
 
-    emails: int = 3
-    phones: int = 3
-    work: int = 3
+    emails: int = DEFAULT_WIDE_ITEMS
+    phones: int = DEFAULT_WIDE_ITEMS
+    work: int = DEFAULT_WIDE_ITEMS
 
     def __post_init__(self) -> None:
         for name in ("emails", "phones", "work"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"Widths.{name} must be an int >= 0, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InvalidArgumentTypeError(
+                    f"Widths.{name} must be an int >= 0, got {type(value).__name__} {value!r}"
+                )
+            if value < 0:
+                raise InvalidArgumentError(f"Widths.{name} must be an int >= 0, got {value!r}")
 
     def of(self, field: ExplodeTarget) -> int:
         """Return the width for a record list, by its record key."""
         return {"emails": self.emails, "phones": self.phones, "work_experience": self.work}[field]
 
 
-#: The default widths: three of each.
+#: The default widths: ``DEFAULT_WIDE_ITEMS`` of each.
 DEFAULT_WIDTHS: Final = Widths()
 
 
 def _check_prefix(prefix: str) -> str:
     if not isinstance(prefix, str):
-        raise TypeError(f"prefix must be a str, got {type(prefix).__name__}")
+        raise InvalidArgumentTypeError(
+            f'prefix must be a str ("" for none), got {type(prefix).__name__}'
+        )
     return prefix
 
 
@@ -354,6 +366,9 @@ def person_scalar_fields(prefix: str = DEFAULT_PREFIX) -> list[pa.Field]:
 
     Returns:
         The fields, in output order.
+
+    Raises:
+        InvalidArgumentTypeError: If ``prefix`` is not a str (also a ``TypeError``).
     """
     _check_prefix(prefix)
     return [pa.field(f"{prefix}{suffix}", typ) for suffix, typ, _ in PERSON_SCALAR_COLUMNS]
@@ -368,6 +383,9 @@ def person_schema(widths: Widths = DEFAULT_WIDTHS, prefix: str = DEFAULT_PREFIX)
 
     Returns:
         The schema `salesql_frames._flatten.person_columns` always returns.
+
+    Raises:
+        InvalidArgumentTypeError: If ``prefix`` is not a str (also a ``TypeError``).
     """
     fields = person_scalar_fields(prefix)
     for spec in LIST_SPECS.values():
@@ -387,6 +405,9 @@ def organization_schema(prefix: str = DEFAULT_PREFIX) -> pa.Schema:
 
     Returns:
         The schema `salesql_frames._flatten.organization_columns` always returns.
+
+    Raises:
+        InvalidArgumentTypeError: If ``prefix`` is not a str (also a ``TypeError``).
     """
     _check_prefix(prefix)
     return pa.schema(
@@ -404,12 +425,13 @@ def check_explode(explode: str) -> ExplodeTarget:
         The same value, typed.
 
     Raises:
-        ValueError: For any other value.
+        InvalidArgumentError: For any other value (a ``ValueError``).
     """
     for target in EXPLODE_TARGETS:
         if explode == target:
             return target
-    raise ValueError(f"explode must be one of {', '.join(EXPLODE_TARGETS)}; got {explode!r}")
+    accepted = ", ".join(map(repr, EXPLODE_TARGETS))
+    raise InvalidArgumentError(f"explode must be one of {accepted}; got {explode!r}")
 
 
 def long_person_schema(explode: ExplodeTarget, prefix: str = DEFAULT_PREFIX) -> pa.Schema:
@@ -427,7 +449,8 @@ def long_person_schema(explode: ExplodeTarget, prefix: str = DEFAULT_PREFIX) -> 
         The schema `salesql_frames._flatten.explode_persons` always returns.
 
     Raises:
-        ValueError: If ``explode`` names no record list.
+        InvalidArgumentError: If ``explode`` names no record list (a ``ValueError``).
+        InvalidArgumentTypeError: If ``prefix`` is not a str (also a ``TypeError``).
     """
     spec = LIST_SPECS[check_explode(explode)]
     item_fields = [

@@ -1,7 +1,7 @@
 """The durable result store: every answer paid for is kept, so nothing is paid twice.
 
 One SQLite file (WAL mode, mode 0600) maps a query key to the raw answer item, or to a
-not-found marker. A key is the account fingerprint + endpoint + canonical query + flags;
+not-found marker. A key is the account fingerprint (see the client) + the query's dedupe key;
 the API key itself, request headers and anything else about the request are never
 stored. Each batch is committed as soon as it comes back, so a crash loses at most the
 batches still in flight.
@@ -9,7 +9,6 @@ batches still in flight.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
@@ -39,8 +38,6 @@ CREATE TABLE IF NOT EXISTS results (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS results_stored_at ON results (stored_at);
 """
-#: SQLite's limit on host parameters per statement is 999 on old builds.
-_CHUNK = 900
 
 
 def default_cache_path() -> Path:
@@ -60,12 +57,6 @@ def default_cache_path() -> Path:
         return Path.home() / "Library" / "Caches" / "salesql-frames" / C.CACHE_FILE_NAME
     root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return root / "salesql-frames" / C.CACHE_FILE_NAME
-
-
-def account_fingerprint(api_key: str, base_url: str) -> str:
-    """A stable, non-reversible id of (key, server): results never cross accounts."""
-    digest = hashlib.sha256(f"salesql-frames\x00{base_url}\x00{api_key}".encode())
-    return digest.hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -146,8 +137,8 @@ class ResultStore:
         found_since, missing_since = now - self.found_ttl, now - self.not_found_ttl
         answers: dict[str, Record | None] = {}
         with self._lock, paused_gc():
-            for start in range(0, len(keys), _CHUNK):
-                chunk = keys[start : start + _CHUNK]
+            for start in range(0, len(keys), C.SQLITE_MAX_PARAMS):
+                chunk = keys[start : start + C.SQLITE_MAX_PARAMS]
                 marks = ",".join("?" * len(chunk))
                 rows = self._connection.execute(
                     f"SELECT key, found, item, stored_at FROM results WHERE key IN ({marks})",
@@ -213,7 +204,7 @@ def _connect(path: Path) -> sqlite3.Connection:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         if not path.exists():
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        connection = sqlite3.connect(path, timeout=30, check_same_thread=False,
+        connection = sqlite3.connect(path, timeout=C.STORE_LOCK_TIMEOUT, check_same_thread=False,
                                      isolation_level="DEFERRED")
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")

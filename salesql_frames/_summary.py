@@ -6,8 +6,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 from . import _constants as C
-from ._pipeline import Plan, row_outcomes
-from ._runner import Outcomes
+from ._plan import Plan
+from ._send import Outcomes, row_outcomes
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,38 @@
+"""Shared fixtures: a sandbox and a client on one fake clock, and frames of every backend.
+
+Frames: a test that takes ``make_frame`` runs once per backend in `BACKENDS` (pandas with
+NumPy-backed strings, pandas with Arrow strings, polars), and reads results back with
+``column`` (plain Python values, missing as None, whatever the backend) and compares
+two results with ``assert_same_frame``.
+
+Time: ``sb`` and ``client`` share the ``clock`` fixture, a `FakeClock`, so retries and
+pacing never sleep for real and a test asserts the exact waits (``clock.sleeps``).
+"""
+
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
+import pandas as pd
+import polars as pl
+import polars.testing
+import pyarrow as pa
 import pytest
 
 from salesql_frames import Client, sandbox
+from salesql_frames.sandbox import FakeClock
+
+#: Every kind of frame the accessors accept.
+BACKENDS = ("pandas", "pandas[pyarrow]", "polars")
+
+#: ``make_frame(data, index=None) -> frame``: columns of plain values, as the backend's frame.
+MakeFrame = Callable[..., Any]
+#: ``column(frame, name) -> list``: a column of any frame as plain values, missing as None.
+Column = Callable[[Any, str], list[Any]]
+#: ``assert_same_frame(left, right)``: equal frames of one backend (dtypes included).
+AssertSameFrame = Callable[[Any, Any], None]
 
 
 @pytest.fixture(autouse=True)
@@ -15,15 +43,24 @@ def _no_ambient_config(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest
     monkeypatch.setenv("SALESQL_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
 
 
+# -- time --------------------------------------------------------------------------------
+
+
 @pytest.fixture
-def sb() -> Iterator[sandbox.Sandbox]:
-    with sandbox.serve(seed=7) as server:
+def clock() -> FakeClock:
+    """The clock ``sb`` and ``client`` share: it moves only when something sleeps on it."""
+    return FakeClock()
+
+
+@pytest.fixture
+def sb(clock: FakeClock) -> Iterator[sandbox.Sandbox]:
+    with sandbox.serve(seed=7, clock=clock) as server:
         yield server
 
 
 @pytest.fixture
-def client(sb: sandbox.Sandbox) -> Iterator[Client]:
-    with Client(sb.api_key, base_url=sb.base_url) as api:
+def client(sb: sandbox.Sandbox, clock: FakeClock) -> Iterator[Client]:
+    with Client(sb.api_key, base_url=sb.base_url, clock=clock) as api:
         yield api
 
 
@@ -42,3 +79,65 @@ def person_urls(sb: sandbox.Sandbox) -> Callable[..., list[str]]:
         return urls
 
     return make
+
+
+# -- frames ------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each backend in turn."""
+    return str(request.param)
+
+
+@pytest.fixture
+def make_frame(backend: str) -> MakeFrame:
+    """Build a frame of ``backend`` from ``{column: values}``.
+
+    ``index`` labels the rows of a pandas frame; polars frames have no index, so it is
+    ignored there. With ``pandas[pyarrow]`` every text column is ``ArrowDtype(string)``.
+    """
+
+    def build(data: Mapping[str, Sequence[Any]], index: Sequence[Any] | None = None) -> Any:
+        columns = {name: list(values) for name, values in data.items()}
+        if backend == "polars":
+            return pl.DataFrame(columns, strict=True)
+        frame = pd.DataFrame(columns, index=None if index is None else pd.Index(index))
+        if backend == "pandas[pyarrow]":
+            text = pd.ArrowDtype(pa.string())
+            frame = frame.astype({name: text for name in frame.columns
+                                  if frame[name].dtype == object
+                                  or pd.api.types.is_string_dtype(frame[name])})
+        return frame
+
+    return build
+
+
+def read_column(frame: Any, name: str) -> list[Any]:
+    """A column of a pandas or polars frame as plain values, missing (None/NaN/NA) as None."""
+    if isinstance(frame, pl.DataFrame):
+        return frame[name].to_list()
+    return [None if value is None or value is pd.NA
+            or (isinstance(value, float) and math.isnan(value)) else value
+            for value in frame[name].tolist()]
+
+
+@pytest.fixture
+def column() -> Column:
+    """`read_column`: a column of any frame as plain values, missing as None."""
+    return read_column
+
+
+def same_frame(left: Any, right: Any) -> None:
+    """Assert two frames of the same backend are equal, dtypes included."""
+    assert type(left) is type(right)
+    if isinstance(left, pl.DataFrame):
+        polars.testing.assert_frame_equal(left, right)
+    else:
+        pd.testing.assert_frame_equal(left, right)
+
+
+@pytest.fixture
+def assert_same_frame() -> AssertSameFrame:
+    """`same_frame`: assert two frames of one backend are equal."""
+    return same_frame

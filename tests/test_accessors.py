@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -14,51 +14,23 @@ import pytest
 import salesql_frames as sf
 from salesql_frames import Client, sandbox
 
-Maker = Callable[[dict[str, list[Any]]], Any]
-
-
-@pytest.fixture(params=["pandas", "pandas[pyarrow]", "polars"])
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def make(backend: str) -> Maker:
-    def build(data: dict[str, list[Any]]) -> Any:
-        if backend == "polars":
-            return pl.DataFrame(data, strict=True)
-        frame = pd.DataFrame(data)
-        if backend == "pandas[pyarrow]":
-            frame = frame.astype({c: pd.ArrowDtype(__import__("pyarrow").string())
-                                  for c in frame.columns if frame[c].dtype == object
-                                  or pd.api.types.is_string_dtype(frame[c])})
-        return frame
-
-    return build
-
-
-def values(frame: Any, name: str) -> list[Any]:
-    if isinstance(frame, pl.DataFrame):
-        return frame[name].to_list()
-    return [None if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else v
-            for v in frame[name].tolist()]
-
-
-def height(frame: Any) -> int:
-    return frame.height if isinstance(frame, pl.DataFrame) else len(frame)
+if TYPE_CHECKING:
+    from conftest import Column, MakeFrame
 
 
 # -- registration ------------------------------------------------------------------------
 
 
 def test_accessors_are_registered_idempotently() -> None:
-    assert isinstance(pd.DataFrame().salesql, sf.SalesQLAccessor)
-    assert isinstance(pl.DataFrame().salesql, sf.SalesQLAccessor)
+    from salesql_frames._accessors import SalesQLAccessor, register
+
+    assert isinstance(pd.DataFrame().salesql, SalesQLAccessor)
+    assert isinstance(pl.DataFrame().salesql, SalesQLAccessor)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        sf.register()
-        sf.register()
-    assert pd.DataFrame.salesql is sf.SalesQLAccessor  # type: ignore[attr-defined]
+        register()
+        register()
+    assert pd.DataFrame.salesql is SalesQLAccessor  # type: ignore[attr-defined]
 
 
 # -- the messy spreadsheet ---------------------------------------------------------------
@@ -92,26 +64,27 @@ def messy_leads(sb: sandbox.Sandbox, person_urls: Callable[..., list[str]]) -> d
 
 
 def test_messy_spreadsheet_comes_back_aligned(
-    sb: sandbox.Sandbox, client: Client, make: Maker, person_urls: Callable[..., list[str]]
+    sb: sandbox.Sandbox, client: Client, make_frame: MakeFrame, column: Column,
+    person_urls: Callable[..., list[str]],
 ) -> None:
     data = messy_leads(sb, person_urls)
-    frame = make(data)
+    frame = make_frame(data)
     out = frame.salesql.enrich_persons(client=client, progress=False)
 
     assert type(out) is type(frame)
-    assert height(out) == 12
-    assert values(out, "Person Linkedin Url") == values(frame, "Person Linkedin Url")
-    status = values(out, "salesql_status")
+    assert len(out) == 12
+    assert column(out, "Person Linkedin Url") == column(frame, "Person Linkedin Url")
+    status = column(out, "salesql_status")
     assert status[9] == status[10] == "invalid_input"
     assert status[5] == "not_found"
-    assert "first_name" in values(out, "salesql_error")[9]
-    assert "twitter.com" in values(out, "salesql_error")[10]
+    assert "first_name" in column(out, "salesql_error")[9]
+    assert "twitter.com" in column(out, "salesql_error")[10]
     # the right person on every row
-    urls = values(out, "salesql_linkedin_url")
+    urls = column(out, "salesql_linkedin_url")
     a_url = sb.lookup_person({"linkedin_url": data["Person Linkedin Url"][0]})["linkedin_url"]
     assert urls[0] == urls[1] == urls[2] == urls[3] == a_url
     assert urls[4] == urls[11] != a_url
-    names = values(out, "salesql_full_name")
+    names = column(out, "salesql_full_name")
     for row in (6, 7, 8):
         expected = sb.lookup_person(
             {
@@ -124,7 +97,7 @@ def test_messy_spreadsheet_comes_back_aligned(
         assert (status[row] == "found") == (expected is not None)
         if expected is not None:
             assert names[row] == expected["full_name"]
-    assert values(out, "salesql_error")[0] is None
+    assert column(out, "salesql_error")[0] is None
     # one query per unique canonical key, as the server counted
     plan = frame.salesql.plan_persons()
     assert plan.unique_queries == 5  # a, b, the unknown one, Ada at acme.io, Grace at US Navy
@@ -133,9 +106,10 @@ def test_messy_spreadsheet_comes_back_aligned(
     assert sb.counters.requests["persons_bulk"] == 1
 
 
-def test_plan_shows_mapping_and_counts(make: Maker) -> None:
-    frame = make({"LinkedIn": ["linkedin.com/in/ada", "https://www.linkedin.com/in/ADA/", None],
-                  "Name": ["Ada", "Ada", None], "Company Website": ["x.io", "x.io", None]})
+def test_plan_shows_mapping_and_counts(make_frame: MakeFrame) -> None:
+    frame = make_frame({"LinkedIn": ["linkedin.com/in/ada", "https://www.linkedin.com/in/ADA/",
+                                     None],
+                        "Name": ["Ada", "Ada", None], "Company Website": ["x.io", "x.io", None]})
     plan = frame.salesql.plan_persons()
     assert plan.mapping == {"linkedin_url": "LinkedIn", "full_name": "Name",
                             "organization_domain": "Company Website"}
@@ -169,14 +143,14 @@ def test_pandas_index_and_order_are_kept(
 # -- mapping errors and options ----------------------------------------------------------
 
 
-def test_unknown_column_is_a_clear_error(make: Maker) -> None:
-    frame = make({"Profile URL": ["linkedin.com/in/ada"]})
+def test_unknown_column_is_a_clear_error(make_frame: MakeFrame) -> None:
+    frame = make_frame({"Profile URL": ["linkedin.com/in/ada"]})
     with pytest.raises(sf.MappingError, match=r"no such column.*Did you mean 'Profile URL'"):
         frame.salesql.enrich_persons(linkedin_url="Profile Url", progress=False)
 
 
-def test_impossible_mapping_lists_columns_and_how(make: Maker) -> None:
-    frame = make({"Notes": ["hello"], "First Name": ["Ada"]})
+def test_impossible_mapping_lists_columns_and_how(make_frame: MakeFrame) -> None:
+    frame = make_frame({"Notes": ["hello"], "First Name": ["Ada"]})
     with pytest.raises(sf.MappingError) as info:
         frame.salesql.enrich_persons(progress=False)
     message = str(info.value)
@@ -186,9 +160,9 @@ def test_impossible_mapping_lists_columns_and_how(make: Maker) -> None:
 
 
 def test_explicit_mapping_uses_only_named_columns(
-    sb: sandbox.Sandbox, client: Client, make: Maker
+    sb: sandbox.Sandbox, client: Client, make_frame: MakeFrame
 ) -> None:
-    frame = make({"who": ["Ada Lovelace", "Ada Lovelace"], "site": ["acme.io", "www.acme.io"],
+    frame = make_frame({"who": ["Ada Lovelace", "Ada Lovelace"], "site": ["acme.io", "www.acme.io"],
                   "LinkedIn": ["linkedin.com/in/someone-else", None]})
     plan = frame.salesql.plan_persons(full_name="who", organization_domain="site")
     assert plan.mapping == {"full_name": "who", "organization_domain": "site"}
@@ -199,44 +173,50 @@ def test_explicit_mapping_uses_only_named_columns(
 
 
 def test_only_missing_skips_filled_rows_for_free(
-    sb: sandbox.Sandbox, client: Client, make: Maker, person_urls: Callable[..., list[str]]
+    sb: sandbox.Sandbox, client: Client, make_frame: MakeFrame, column: Column,
+    person_urls: Callable[..., list[str]],
 ) -> None:
     urls = person_urls(4)
-    frame = make({"linkedin_url": urls, "Email": ["a@x.io", None, "  ", "b@y.io"]})
+    frame = make_frame({"linkedin_url": urls, "Email": ["a@x.io", None, "  ", "b@y.io"]})
     out = frame.salesql.enrich_persons(only_missing="Email", client=client, progress=False)
-    status = values(out, "salesql_status")
+    status = column(out, "salesql_status")
     assert status[0] == status[3] == "skipped"
-    assert "Email" in values(out, "salesql_error")[0]
+    assert "Email" in column(out, "salesql_error")[0]
     assert status[1] != "skipped"
     assert status[2] != "skipped"
     assert sb.counters.searches == 2
 
 
-def test_flags_reach_the_server(sb: sandbox.Sandbox, client: Client, make: Maker) -> None:
-    frame = make({"full_name": [f"Person {i}" for i in range(40)], "domain": ["acme.io"] * 40})
+def test_flags_reach_the_server(
+    sb: sandbox.Sandbox, client: Client, make_frame: MakeFrame, column: Column
+) -> None:
+    frame = make_frame({"full_name": [f"Person {i}" for i in range(40)],
+                        "domain": ["acme.io"] * 40})
     out = frame.salesql.enrich_persons(match_if_direct_email=True, client=client, progress=False)
-    for i, status in enumerate(values(out, "salesql_status")):
+    for i, status in enumerate(column(out, "salesql_status")):
         expected = sb.lookup_person({"full_name": f"Person {i}", "organization_domain": "acme.io",
                                      "match_if_direct_email": True})
         assert (status == "found") == (expected is not None)
-    assert any(s == "found" for s in values(out, "salesql_status"))
-    pairs = zip(values(out, "salesql_direct_email"), values(out, "salesql_status"), strict=True)
+    assert any(s == "found" for s in column(out, "salesql_status"))
+    pairs = zip(column(out, "salesql_direct_email"), column(out, "salesql_status"), strict=True)
     assert all(email is not None for email, status in pairs if status == "found")
 
 
 # -- input hygiene -----------------------------------------------------------------------
 
 
-def test_empty_frame_returns_result_columns_without_a_key(sb: sandbox.Sandbox, make: Maker) -> None:
-    frame = make({"linkedin_url": []})
+def test_empty_frame_returns_result_columns_without_a_key(
+    sb: sandbox.Sandbox, make_frame: MakeFrame
+) -> None:
+    frame = make_frame({"linkedin_url": []})
     out = frame.salesql.enrich_persons(progress=False)  # no key configured: nothing to send
-    assert height(out) == 0
+    assert len(out) == 0
     assert {"salesql_status", "salesql_email_1", "salesql_phone_3_is_valid"} <= set(out.columns)
     assert sum(sb.counters.requests.values()) == 0
 
 
-def test_missing_key_fails_before_sending(sb: sandbox.Sandbox, make: Maker) -> None:
-    frame = make({"linkedin_url": ["linkedin.com/in/ada"]})
+def test_missing_key_fails_before_sending(sb: sandbox.Sandbox, make_frame: MakeFrame) -> None:
+    frame = make_frame({"linkedin_url": ["linkedin.com/in/ada"]})
     with pytest.raises(sf.MissingAPIKeyError, match="SALESQL_API_KEY"):
         frame.salesql.enrich_persons(base_url=sb.base_url, progress=False)
     assert sum(sb.counters.requests.values()) == 0
@@ -296,26 +276,26 @@ def test_pandas_dtypes_are_stable_whether_or_not_anything_matched(
 
 @pytest.mark.parametrize("explode", ["emails", "phones", "work_experience"])
 def test_long_form_has_explode_semantics(
-    sb: sandbox.Sandbox, client: Client, make: Maker, person_urls: Callable[..., list[str]],
-    explode: str,
+    sb: sandbox.Sandbox, client: Client, make_frame: MakeFrame, column: Column,
+    person_urls: Callable[..., list[str]], explode: str,
 ) -> None:
     urls = [*person_urls(6), None]
-    frame = make({"linkedin_url": urls})
+    frame = make_frame({"linkedin_url": urls})
     out = frame.salesql.enrich_persons(client=client, how="long", explode=explode,
                                        progress=False)
-    rows = values(out, "salesql_row")
+    rows = column(out, "salesql_row")
     expected_rows: list[int] = []
     for i, url in enumerate(urls):
         record = sb.lookup_person({"linkedin_url": url}) if url else None
         expected_rows += [i] * max(1, len((record or {}).get(explode) or []))
     assert rows == expected_rows
-    assert values(out, "linkedin_url") == [urls[i] for i in rows]
-    assert values(out, "salesql_status")[-1] == "invalid_input"
+    assert column(out, "linkedin_url") == [urls[i] for i in rows]
+    assert column(out, "salesql_status")[-1] == "invalid_input"
     if isinstance(out, pd.DataFrame):
         assert list(out.index) == [frame.index[i] for i in rows]
     item_column = {"emails": "salesql_email", "phones": "salesql_phone",
                    "work_experience": "salesql_work_title"}[explode]
-    got = values(out, item_column)
+    got = column(out, item_column)
     want: list[Any] = []
     for url in urls:
         record = sb.lookup_person({"linkedin_url": url}) if url else None
@@ -326,8 +306,8 @@ def test_long_form_has_explode_semantics(
     assert list(out.columns).count("salesql_phone") == 1
 
 
-def test_long_needs_explode(make: Maker) -> None:
-    frame = make({"linkedin_url": ["linkedin.com/in/ada"]})
+def test_long_needs_explode(make_frame: MakeFrame) -> None:
+    frame = make_frame({"linkedin_url": ["linkedin.com/in/ada"]})
     with pytest.raises(ValueError, match="explode"):
         frame.salesql.enrich_persons(how="long", progress=False)
 
@@ -335,14 +315,14 @@ def test_long_needs_explode(make: Maker) -> None:
 # -- shapes, organizations, batches, failures --------------------------------------------
 
 
-def test_lean_shape_fills_the_same_columns(make: Maker) -> None:
+def test_lean_shape_fills_the_same_columns(make_frame: MakeFrame, column: Column) -> None:
     with sandbox.serve(seed=3, shape="lean") as lean, Client(lean.api_key,
                                                              base_url=lean.base_url) as api:
         urls = [f"https://linkedin.com/in/lean-{i}" for i in range(200)]
-        out = make({"linkedin_url": urls}).salesql.enrich_persons(client=api, progress=False)
-        found = [i for i, s in enumerate(values(out, "salesql_status")) if s == "found"]
-        org_names = values(out, "salesql_organization_name")
-        counts = values(out, "salesql_email_count")
+        out = make_frame({"linkedin_url": urls}).salesql.enrich_persons(client=api, progress=False)
+        found = [i for i, s in enumerate(column(out, "salesql_status")) if s == "found"]
+        org_names = column(out, "salesql_organization_name")
+        counts = column(out, "salesql_email_count")
         for i in found:
             record = lean.lookup_person({"linkedin_url": urls[i]})
             assert org_names[i] == record.get("organization_name")
@@ -350,65 +330,73 @@ def test_lean_shape_fills_the_same_columns(make: Maker) -> None:
         assert max(counts[i] for i in found) > 3  # more than the wide columns hold, visible
 
 
-def test_enrich_organizations(sb: sandbox.Sandbox, client: Client, make: Maker) -> None:
-    frame = make({"Website": [f"https://www.firm-{i}.io/" for i in range(30)] + ["firm-0.io"],
+def test_enrich_organizations(
+    sb: sandbox.Sandbox, client: Client, make_frame: MakeFrame, column: Column
+) -> None:
+    frame = make_frame({"Website": [f"https://www.firm-{i}.io/" for i in range(30)] + ["firm-0.io"],
                   "Company": [f"Firm {i}" for i in range(31)]})
     out = frame.salesql.enrich_organizations(client=client, progress=False)
-    assert height(out) == 31
-    names = values(out, "salesql_organization_name")
-    for i, status in enumerate(values(out, "salesql_status")):
+    assert len(out) == 31
+    names = column(out, "salesql_organization_name")
+    for i, status in enumerate(column(out, "salesql_status")):
         expected = sb.lookup_organization({"organization_domain": f"firm-{i % 30}.io"})
         assert (status == "found") == (expected is not None)
         assert names[i] == (expected or {}).get("name")
     assert sb.counters.searches == 30
 
 
-def test_batches_of_one_hundred(sb: sandbox.Sandbox, client: Client, make: Maker) -> None:
-    frame = make({"linkedin_url": [f"linkedin.com/in/p-{i}" for i in range(250)] * 2})
+def test_batches_of_one_hundred(sb: sandbox.Sandbox, client: Client, make_frame: MakeFrame) -> None:
+    frame = make_frame({"linkedin_url": [f"linkedin.com/in/p-{i}" for i in range(250)] * 2})
     out = frame.salesql.enrich_persons(client=client, progress=False)
-    assert height(out) == 500
+    assert len(out) == 500
     assert sb.counters.requests["persons_bulk"] == 3
     assert sb.counters.searches == 250
 
 
-def test_a_failing_batch_marks_only_its_rows(sb: sandbox.Sandbox, make: Maker) -> None:
-    frame = make({"linkedin_url": [f"linkedin.com/in/q-{i}" for i in range(150)]})
+def test_a_failing_batch_marks_only_its_rows(
+    sb: sandbox.Sandbox, make_frame: MakeFrame, column: Column
+) -> None:
+    frame = make_frame({"linkedin_url": [f"linkedin.com/in/q-{i}" for i in range(150)]})
     sb.faults.add("http_500", endpoint="persons_bulk")
     with Client(sb.api_key, base_url=sb.base_url, max_retries=0) as api:
         out = frame.salesql.enrich_persons(client=api, concurrency=1, progress=False)
-    status = values(out, "salesql_status")
+    status = column(out, "salesql_status")
     assert set(status[:100]) == {"error"}
-    assert "500" in values(out, "salesql_error")[0]
+    assert "500" in column(out, "salesql_error")[0]
     assert "error" not in status[100:]
     assert sb.counters.requests["persons_bulk"] == 2
 
 
-def test_daily_cap_keeps_finished_rows(sb: sandbox.Sandbox, client: Client, make: Maker) -> None:
-    frame = make({"linkedin_url": [f"linkedin.com/in/r-{i}" for i in range(250)]})
+def test_daily_cap_keeps_finished_rows(
+    sb: sandbox.Sandbox, client: Client, make_frame: MakeFrame, column: Column
+) -> None:
+    frame = make_frame({"linkedin_url": [f"linkedin.com/in/r-{i}" for i in range(250)]})
     with sandbox.serve(daily_limit=100) as capped, Client(capped.api_key,
                                                           base_url=capped.base_url) as api:
         with pytest.warns(sf.QuotaExhaustedWarning):
             out = frame.salesql.enrich_persons(client=api, concurrency=1, progress=False)
         assert capped.counters.searches == 100
         assert capped.counters.daily_capped == 1
-    status = values(out, "salesql_status")
+    status = column(out, "salesql_status")
     assert "skipped" not in status[:100]
     assert set(status[100:]) == {"skipped"}
-    assert "daily" in values(out, "salesql_error")[150].lower()
+    assert "daily" in column(out, "salesql_error")[150].lower()
 
 
-def test_prefix_and_widths(client: Client, make: Maker) -> None:
-    frame = make({"linkedin_url": ["linkedin.com/in/sandrocarsava"]})
+def test_prefix_and_widths(client: Client, make_frame: MakeFrame, column: Column) -> None:
+    frame = make_frame({"linkedin_url": ["linkedin.com/in/sandrocarsava"]})
     out = frame.salesql.enrich_persons(client=client, prefix="sq_", max_emails=1, max_phones=0,
                                        progress=False)
     assert "sq_email_1" in out.columns
     assert "sq_email_2" not in out.columns
     assert not any(c.startswith("sq_phone_1") for c in out.columns)
-    assert values(out, "sq_full_name") == ["Sandro Carsava"]
+    assert column(out, "sq_full_name") == ["Sandro Carsava"]
 
 
-def test_rerun_on_enriched_frame_replaces_result_columns(client: Client, make: Maker) -> None:
-    frame = make({"linkedin_url": ["linkedin.com/in/sandrocarsava"]})
+def test_rerun_on_enriched_frame_replaces_result_columns(
+    client: Client, make_frame: MakeFrame
+) -> None:
+    frame = make_frame({"linkedin_url": ["linkedin.com/in/sandrocarsava"]})
     once = frame.salesql.enrich_persons(client=client, progress=False)
     twice = once.salesql.enrich_persons(client=client, progress=False)
     assert list(twice.columns) == list(once.columns)
@@ -435,14 +423,15 @@ def test_rerun_on_enriched_frame_replaces_result_columns(client: Client, make: M
     ],
 )
 def test_spreadsheet_headers_are_detected(header: str, param: str) -> None:
+    from salesql_frames._kinds import PERSON
     from salesql_frames._mapping import detect_columns
 
-    assert detect_columns([header], "person") == {param: header}
+    assert detect_columns([header], PERSON) == {param: header}
 
 
-def test_organization_headers_are_detected() -> None:
-    frame = pd.DataFrame({"Account Name": ["Acme"], "Company Website": ["acme.io"],
-                          "Company LinkedIn URL": ["linkedin.com/company/acme"]})
+def test_organization_headers_are_detected(make_frame: MakeFrame) -> None:
+    frame = make_frame({"Account Name": ["Acme"], "Company Website": ["acme.io"],
+                        "Company LinkedIn URL": ["linkedin.com/company/acme"]})
     assert frame.salesql.plan_organizations().mapping == {
         "linkedin_url": "Company LinkedIn URL",
         "organization_name": "Account Name",
@@ -450,13 +439,15 @@ def test_organization_headers_are_detected() -> None:
     }
 
 
-def test_sync_api_works_inside_a_running_event_loop(sb: sandbox.Sandbox) -> None:
+def test_sync_api_works_inside_a_running_event_loop(
+    sb: sandbox.Sandbox, make_frame: MakeFrame, column: Column
+) -> None:
     import asyncio
 
     async def notebook_cell() -> Any:  # Jupyter runs cells inside a running loop
-        frame = pd.DataFrame({"linkedin_url": ["linkedin.com/in/sandrocarsava"]})
+        frame = make_frame({"linkedin_url": ["linkedin.com/in/sandrocarsava"]})
         return frame.salesql.enrich_persons(client=sb.client(), cache=False, progress=False)
 
     out = asyncio.run(notebook_cell())
-    assert list(out["salesql_status"]) == ["found"]
+    assert column(out, "salesql_status") == ["found"]
     assert sb.counters.searches == 1

@@ -22,6 +22,7 @@ import pytest
 from salesql_frames import cache_info, sandbox
 from salesql_frames._cli import main, parse_mapping
 from salesql_frames._io import drop_blank, naive_utc, read_table, write_table
+from salesql_frames._kinds import ORGANIZATION, PERSON
 
 STATUSES = {"found", "not_found", "invalid_input", "skipped", "error"}
 HEADER = ["Lead ID", "First Name", "Last Name", "Company", "Website", "Person Linkedin Url"]
@@ -369,15 +370,15 @@ def test_cache_clear_older_than(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 
 def test_parse_mapping() -> None:
-    assert parse_mapping(["Full Name=full_name", "a=b=organization_name"], "person") == {
+    assert parse_mapping(["Full Name=full_name", "a=b=organization_name"], PERSON) == {
         "full_name": "Full Name", "organization_name": "a=b"}
-    assert parse_mapping([], "organization") == {}
+    assert parse_mapping([], ORGANIZATION) == {}
     with pytest.raises(Exception, match="reversed"):
-        parse_mapping(["linkedin_url=Profile"], "person")
+        parse_mapping(["linkedin_url=Profile"], PERSON)
     with pytest.raises(Exception, match="not an API parameter"):
-        parse_mapping(["Name=full_name"], "organization")
+        parse_mapping(["Name=full_name"], ORGANIZATION)
     with pytest.raises(Exception, match="given twice"):
-        parse_mapping(["A=full_name", "B=full_name"], "person")
+        parse_mapping(["A=full_name", "B=full_name"], PERSON)
 
 
 def test_drop_blank_keeps_named_empty_columns() -> None:

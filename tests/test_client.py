@@ -12,6 +12,7 @@ import pytest
 
 import salesql_frames as sf
 from salesql_frames import Client, sandbox
+from salesql_frames.sandbox import FakeClock
 
 FREE = "https://linkedin.com/in/sandrocarsava"
 CANARY = "sk-canary-7f3a9c1e5b2d4086"
@@ -166,7 +167,7 @@ def test_bulk_batch_size_is_respected(
 ) -> None:
     client.enrich_persons_bulk([{"linkedin_url": u} for u in person_urls(25)], batch_size=10)
     assert sb.counters.requests["persons_bulk"] == 3
-    with pytest.raises(sf.InvalidQueryError, match="batch_size"):
+    with pytest.raises(sf.InvalidArgumentError, match="batch_size"):
         client.enrich_persons_bulk([{"linkedin_url": FREE}], batch_size=101)
 
 
@@ -263,30 +264,37 @@ def test_wrong_base_url_path_says_so(sb: sandbox.Sandbox) -> None:
 # -- transport failures and retries ------------------------------------------------------
 
 
-def test_server_error_once_then_success(sb: sandbox.Sandbox, client: Client) -> None:
+def test_server_error_once_then_success(
+    sb: sandbox.Sandbox, client: Client, clock: FakeClock
+) -> None:
     sb.faults.add("http_500", endpoint="persons_bulk")
     results = client.enrich_persons_bulk([{"linkedin_url": FREE}])
     assert results[0]["full_name"] == "Sandro Carsava"
     assert sb.counters.requests["persons_bulk"] == 2
     assert sb.counters.faults_served["http_500"] == 1
+    assert len(clock.sleeps) == 1
+    assert 0.375 <= clock.sleeps[0] <= 0.5  # the first backoff: 0.5 s less up to 25 % jitter
 
 
-def test_rate_limit_obeys_retry_after(sb: sandbox.Sandbox, client: Client) -> None:
-    sb.faults.add("rate_limit", endpoint="person", retry_after=1)
-    started = time.monotonic()
+@pytest.mark.parametrize("retry_after", [1, 7])
+def test_rate_limit_obeys_retry_after(
+    sb: sandbox.Sandbox, client: Client, clock: FakeClock, retry_after: int
+) -> None:
+    sb.faults.add("rate_limit", endpoint="person", retry_after=retry_after)
     assert client.enrich_person(linkedin_url=FREE) is not None
-    assert time.monotonic() - started >= 0.9
+    assert clock.sleeps == [float(retry_after)]  # as told, on the client's clock
     assert sb.counters.rate_limited == 1
     assert sb.counters.requests["person"] == 2
 
 
-def test_daily_cap_is_not_retried(sb: sandbox.Sandbox, client: Client) -> None:
+def test_daily_cap_is_not_retried(sb: sandbox.Sandbox, client: Client, clock: FakeClock) -> None:
     sb.faults.add("daily_cap", endpoint="persons_bulk")
     with pytest.raises(sf.QuotaExhaustedError) as info:
         client.enrich_persons_bulk([{"linkedin_url": FREE}])
     assert info.value.resets_at is not None
     assert "daily" in str(info.value).lower()
     assert sb.counters.requests["persons_bulk"] == 1
+    assert clock.sleeps == []
 
 
 def test_connection_refused_is_a_connection_error() -> None:
@@ -300,22 +308,24 @@ def test_connection_refused_is_a_connection_error() -> None:
 
 
 def test_stalled_response_times_out(sb: sandbox.Sandbox) -> None:
-    sb.faults.add("stall", endpoint="person", seconds=10)
-    started = time.monotonic()
+    sb.faults.add("stall", endpoint="person", seconds=30)
+    started = time.monotonic()  # a real read timeout: real time
     with Client(sb.api_key, base_url=sb.base_url, timeout=0.5, max_retries=0) as client:
         with pytest.raises(sf.APITimeoutError):
             client.enrich_person(linkedin_url=FREE)
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 10  # cut off by the 0.5 s timeout, not the 30 s stall
+    assert sb.counters.faults_served["stall"] == 1
 
 
 def test_lost_bulk_response_is_retried_at_most_once(
-    sb: sandbox.Sandbox, client: Client, person_urls: Callable[..., list[str]]
+    sb: sandbox.Sandbox, client: Client, clock: FakeClock, person_urls: Callable[..., list[str]]
 ) -> None:
     urls = person_urls(5)
     sb.faults.add("lost", endpoint="persons_bulk")
     results = client.enrich_persons_bulk([{"linkedin_url": u} for u in urls])
     assert len(results) == 5
     assert sb.counters.requests["persons_bulk"] == 2
+    assert len(clock.sleeps) == 1
 
     sb.reset_counters()
     sb.faults.add("lost", endpoint="persons_bulk", times=3)
@@ -323,6 +333,7 @@ def test_lost_bulk_response_is_retried_at_most_once(
         client.enrich_persons_bulk([{"linkedin_url": u} for u in urls])
     assert info.value.sent is True
     assert sb.counters.requests["persons_bulk"] == 2  # the original and one retry
+    assert len(clock.sleeps) == 2  # one wait per retry, over both calls
 
 
 # -- the key never leaks -----------------------------------------------------------------

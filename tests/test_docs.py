@@ -32,7 +32,7 @@ import pytest
 
 from salesql_frames import _cli, sandbox
 from salesql_frames._frames import PandasFrame, PolarsFrame
-from salesql_frames._mapping import HEADERS
+from salesql_frames._kinds import KINDS
 from salesql_frames._schema import (
     EXPLODE_TARGETS,
     Widths,
@@ -167,7 +167,7 @@ def test_mapping_page_lists_the_detected_headers(kind: str) -> None:
     text = page("mapping.md")
     section = text.split("### Persons" if kind == "person" else "### Organizations")[1]
     section = section.split("\n### ")[0].split("\n## ")[0]
-    for param, headers in HEADERS[kind].items():  # type: ignore[index]
+    for param, headers in KINDS[kind].headers.items():
         row = f"| `{param}` | " + ", ".join(f"`{h}`" for h in headers) + " |"
         assert row in section, f"mapping.md ({kind}): expected the row {row}"
 

@@ -1,4 +1,4 @@
-"""Tests for the columnar flatten step (`salesql_frames._flatten`)."""
+"""Tests for the flatten step: decoding (`_decode`) and columnar shaping (`_flatten`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 from reference_examples import REFERENCE_ORGANIZATION, REFERENCE_PERSON
 
-from salesql_frames import _flatten
+from salesql_frames import _constants, _decode, _flatten
 from salesql_frames._flatten import (
     Widths,
     explode_persons,
@@ -21,6 +21,14 @@ from salesql_frames._flatten import (
     organization_schema,
     person_columns,
     person_schema,
+)
+from salesql_frames._schema import (
+    DEFAULT_WIDTHS,
+    EXPLODE_TARGETS,
+    ORGANIZATION_ENVELOPE,
+    ORGANIZATION_RECORD_TYPE,
+    PERSON_ENVELOPE,
+    ExplodeTarget,
 )
 
 P = "salesql_"
@@ -127,6 +135,31 @@ def synthetic_persons(n: int, *, seed: int = 0, shape: str = "documented") -> li
 
 def row(table: pa.Table, i: int = 0) -> dict[str, Any]:
     return {name: table.column(name)[i].as_py() for name in table.column_names}
+
+
+# The public functions with every chunk decoded on the tolerant path, shaped by the
+# same builders: comparing them with the public functions compares the two paths.
+
+
+def tolerant_person_columns(
+    items: list[Any], *, widths: Widths = DEFAULT_WIDTHS, prefix: str = P
+) -> pa.Table:
+    record_type = _flatten._wide_record_type(widths)
+    chunks = _decode.decode(items, record_type, PERSON_ENVELOPE, tolerant=True)
+    return _flatten._person_table(chunks, widths, prefix)
+
+
+def tolerant_explode_persons(
+    items: list[Any], *, explode: ExplodeTarget, prefix: str = P
+) -> tuple[pa.Array, pa.Table]:
+    record_type = _flatten._long_record_type(explode)
+    chunks = _decode.decode(items, record_type, PERSON_ENVELOPE, tolerant=True)
+    return _flatten._long_person_table(chunks, explode, prefix)
+
+
+def tolerant_organization_columns(items: list[Any], *, prefix: str = P) -> pa.Table:
+    chunks = _decode.decode(items, ORGANIZATION_RECORD_TYPE, ORGANIZATION_ENVELOPE, tolerant=True)
+    return _flatten._organization_table(chunks, prefix)
 
 
 # ---------------------------------------------------------------------------
@@ -506,8 +539,8 @@ def test_float_years_truncate_like_pyarrow() -> None:
 
 def test_null_list_entries_are_skipped_on_both_paths() -> None:
     record = {"uuid": "u", "emails": [None, {"email": "a"}, None, {"email": "b"}]}
-    for fast in (True, False):
-        got = row(_flatten._person_columns([record, record], Widths(), P, fast=fast))
+    for flatten in (person_columns, tolerant_person_columns):
+        got = row(flatten([record, record]))
         assert got[P + "email_count"] == 2
         assert (got[P + "email_1"], got[P + "email_2"]) == ("a", "b")
 
@@ -521,8 +554,12 @@ def test_mappings_and_envelopes() -> None:
     assert organizations.column(P + "organization_name").to_pylist() == ["SalesQL"]
 
 
-@pytest.mark.parametrize("fast", [True, False])
-def test_error_items(fast: bool) -> None:
+@pytest.mark.parametrize(
+    ("wide", "long"),
+    [(person_columns, explode_persons), (tolerant_person_columns, tolerant_explode_persons)],
+    ids=["fast", "tolerant"],
+)
+def test_error_items(wide: Any, long: Any) -> None:
     items: list[Any] = [
         {"uuid": "err", "full_name": "Has Data", "error": "Person not found"},
         {"error": {"code": 404}},
@@ -530,7 +567,7 @@ def test_error_items(fast: bool) -> None:
         {"error": ""},
         REFERENCE_PERSON,
     ]
-    table = _flatten._person_columns(items, Widths(), P, fast=fast)
+    table = wide(items)
     assert table.column(P + "uuid").to_pylist() == [
         None,
         None,
@@ -540,9 +577,9 @@ def test_error_items(fast: bool) -> None:
     ]
     assert table.column(P + "email_count").to_pylist() == [None, None, 0, None, 2]
     assert table.column(P + "full_name").to_pylist()[0] is None
-    parents, long = _flatten._explode_persons(items, "emails", P, fast=fast)
+    parents, exploded = long(items, explode="emails")
     assert parents.to_pylist() == [0, 1, 2, 3, 4, 4]
-    assert long.column(P + "uuid").to_pylist()[:3] == [None, None, "ok"]
+    assert exploded.column(P + "uuid").to_pylist()[:3] == [None, None, "ok"]
 
 
 def test_envelopes_among_plain_records() -> None:
@@ -561,7 +598,7 @@ def test_envelopes_among_plain_records() -> None:
         None,
         "keeps-its-own",
     ]
-    assert table.equals(_flatten._person_columns(items, Widths(), P, fast=False))
+    assert table.equals(tolerant_person_columns(items))
 
 
 def test_items_that_are_not_records_give_null_rows() -> None:
@@ -784,18 +821,16 @@ def test_fast_and_tolerant_paths_agree_on_clean_data(shape: str) -> None:
         *synthetic_persons(300, shape=shape),
     ]
     widths = Widths(emails=4, phones=2, work=3)
-    fast = _flatten._person_columns(items, widths, P, fast=True)
-    tolerant = _flatten._person_columns(items, widths, P, fast=False)
+    fast = person_columns(items, widths=widths)
+    tolerant = tolerant_person_columns(items, widths=widths)
     assert fast.equals(tolerant)
-    for explode in ("emails", "phones", "work_experience"):
-        fast_parents, fast_long = _flatten._explode_persons(items, explode, P, fast=True)
-        slow_parents, slow_long = _flatten._explode_persons(items, explode, P, fast=False)
+    for explode in EXPLODE_TARGETS:
+        fast_parents, fast_long = explode_persons(items, explode=explode)
+        slow_parents, slow_long = tolerant_explode_persons(items, explode=explode)
         assert fast_parents.equals(slow_parents)
         assert fast_long.equals(slow_long)
     organizations = [REFERENCE_ORGANIZATION, None, *[r.get("organization") for r in items if r]]
-    assert _flatten._organization_columns(organizations, P, fast=True).equals(
-        _flatten._organization_columns(organizations, P, fast=False)
-    )
+    assert organization_columns(organizations).equals(tolerant_organization_columns(organizations))
 
 
 def test_sparse_chunks_keep_late_keys() -> None:
@@ -805,7 +840,7 @@ def test_sparse_chunks_keep_late_keys() -> None:
         items: list[Any] = [lean_person(2) for _ in range(100)] + tail
         table = person_columns(items)
         assert row(table, len(items) - 1) == row(person_columns([REFERENCE_PERSON]))
-        assert table.equals(_flatten._person_columns(items, Widths(), P, fast=False))
+        assert table.equals(tolerant_person_columns(items))
     only_lean = person_columns([lean_person(2) for _ in range(100)])
     assert only_lean.schema == person_schema()
     assert only_lean.column(P + "organization_uuid").null_count == 100
@@ -819,21 +854,32 @@ def test_fast_path_is_used_on_clean_data(monkeypatch: pytest.MonkeyPatch) -> Non
     def fail(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("tolerant path used on clean data")
 
-    monkeypatch.setattr(_flatten, "_sanitizer", fail)
+    monkeypatch.setattr(_decode, "_sanitizer", fail)
     person_columns([REFERENCE_PERSON, lean_person(), None, NOT_FOUND, *synthetic_persons(50)])
 
 
+def test_tolerant_decode_skips_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("fast path used on the tolerant path")
+
+    monkeypatch.setattr(_decode, "_fast", fail)
+    table = tolerant_person_columns([REFERENCE_PERSON, lean_person(), None, NOT_FOUND])
+    assert table.column(P + "uuid").to_pylist() == [REFERENCE_PERSON["uuid"], "lean-1", None, None]
+
+
 def test_one_bad_chunk_falls_back_alone(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_flatten, "CHUNK_ROWS", 16)
+    monkeypatch.setattr(_constants, "CHUNK_ROWS", 16)
     sanitized: list[Any] = []
-    real = _flatten._sanitizer
+    real = _decode._sanitizer
 
     def spy(record_type: pa.StructType) -> Any:
         sanitized.append(record_type)
         return real(record_type)
 
-    monkeypatch.setattr(_flatten, "_sanitizer", spy)
+    monkeypatch.setattr(_decode, "_sanitizer", spy)
     items: list[Any] = synthetic_persons(100, seed=5, shape="lean")
+    chunks = _decode.decode(items, _flatten._wide_record_type(Widths()), PERSON_ENVELOPE)
+    assert [len(chunk) for chunk in chunks] == [16] * 6 + [4]
     dirty = copy.deepcopy(items)
     dirty[40] = dict(dirty[40] or {}, uuid=40, organization={"founded_year": "1999"})
     expected = person_columns(items)

@@ -22,6 +22,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
+from .._clock import FakeClock
 from ._counters import Counters
 from ._data import synthetic_organization_records, synthetic_person_records
 from ._faults import FaultPlan
@@ -30,6 +31,7 @@ from ._server import Sandbox, run, serve
 __all__ = [
     "OPENAPI_PATH",
     "Counters",
+    "FakeClock",
     "FaultPlan",
     "Sandbox",
     "run",

@@ -27,6 +27,7 @@ from urllib.parse import quote
 
 from .._constants import FREE_PROFILE_URL
 from .._gc import paused_gc
+from .._kinds import PERSON
 from .._params import complete_group
 from ._identity import (
     display_name,
@@ -346,7 +347,7 @@ class DataSource:
     def _name_query(identity: str, query: Mapping[str, object] | None
                     ) -> tuple[str, str, tuple[str, str, str]]:
         """Return the display first and last name, and the employer, of a name query."""
-        group = complete_group(query, "person") if query is not None else None
+        group = complete_group(query, PERSON) if query is not None else None
         if query is None or group is None or "linkedin_url" in group:
             full, _, org = identity[5:].partition("|")
             first, _, last = display_name(full).partition(" ")

@@ -14,12 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Final
 
-from .._constants import (
-    MAX_BULK_QUERIES,
-    ORGANIZATION_PARAMS,
-    PERSON_FLAGS,
-    PERSON_PARAMS,
-)
+from .._constants import MAX_BULK_QUERIES
+from .._kinds import ORGANIZATION, PERSON
 from ._counters import Counters
 from ._data import FREE_PROFILE_IDENTITY, DataSource, Record
 from ._identity import IncompleteQuery, organization_identity, person_identity
@@ -272,9 +268,9 @@ class Engine:
     @staticmethod
     def _read_person(source: Mapping[str, object], where: str
                      ) -> tuple[str, dict[str, object], tuple[bool, bool]]:
-        query = {name: source[name] for name in PERSON_PARAMS if name in source}
-        flags = (_flag(PERSON_FLAGS[0], source.get(PERSON_FLAGS[0])),
-                 _flag(PERSON_FLAGS[1], source.get(PERSON_FLAGS[1])))
+        query = {name: source[name] for name in PERSON.params if name in source}
+        flags = (_flag(PERSON.flags[0], source.get(PERSON.flags[0])),
+                 _flag(PERSON.flags[1], source.get(PERSON.flags[1])))
         try:
             return person_identity(query), query, flags
         except IncompleteQuery as error:
@@ -283,7 +279,7 @@ class Engine:
     @staticmethod
     def _read_organization(source: Mapping[str, object], where: str
                            ) -> tuple[str, dict[str, object]]:
-        query = {name: source[name] for name in ORGANIZATION_PARAMS if name in source}
+        query = {name: source[name] for name in ORGANIZATION.params if name in source}
         try:
             return organization_identity(query), query
         except IncompleteQuery as error:

@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-__all__ = ["ENDPOINTS", "FAULTS", "Fault", "FaultPlan"]
+__all__ = ["ENDPOINTS", "FAULTS", "Fault", "FaultPlan", "take_fault"]
 
 FAULTS: Final = (
     "http_500", "http_502", "http_503", "http_504", "http_401", "http_422", "rate_limit",
@@ -167,8 +167,8 @@ class FaultPlan:
         with self._lock:
             return [(s.fault.name, s.endpoint, s.times) for s in self._scripts]
 
-    def take(self, endpoint: str) -> Fault | None:
-        """Return the fault for the next request to ``endpoint``, if any (server side)."""
+    def _take(self, endpoint: str) -> Fault | None:
+        """Consume and return the fault for the next request to ``endpoint``, if any."""
         with self._lock:
             for index, script in enumerate(self._scripts):
                 if script.endpoint in ("*", endpoint) and _applies(script.fault.name, endpoint):
@@ -184,3 +184,8 @@ class FaultPlan:
                     return fault if _applies(fault.name, endpoint) else None
                 draw -= rate
             return None
+
+
+def take_fault(plan: FaultPlan, endpoint: str) -> Fault | None:
+    """Consume the fault ``plan`` holds for the next request to ``endpoint`` (server side)."""
+    return plan._take(endpoint)

@@ -11,22 +11,15 @@ import threading
 import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
 
-from .._constants import (
-    PATH_ALLOWANCE,
-    PATH_ORGANIZATION,
-    PATH_ORGANIZATIONS_BULK,
-    PATH_PERSON,
-    PATH_PERSONS_BULK,
-)
+from .._constants import PATH_ALLOWANCE
+from .._kinds import ORGANIZATION, PERSON
 from ._engine import Reply, error_reply, json_reply
-from ._faults import Fault
+from ._faults import Fault, take_fault
 from ._limits import DAILY_LIMIT_DETAIL, RATE_LIMIT_DETAIL, seconds_until_utc_midnight
-
-if TYPE_CHECKING:
-    from ._server import Sandbox
+from ._runtime import Runtime
 
 __all__ = ["API_PREFIX", "SandboxHTTPServer"]
 
@@ -37,10 +30,10 @@ API_PREFIX: Final = "/v1"
 MAX_BODY_BYTES: Final = 4 * 1024 * 1024
 _ROUTES: Final[dict[str, dict[str, str]]] = {
     API_PREFIX + PATH_ALLOWANCE: {"GET": "allowance"},
-    API_PREFIX + PATH_PERSON: {"GET": "person"},
-    API_PREFIX + PATH_PERSONS_BULK: {"POST": "persons_bulk"},
-    API_PREFIX + PATH_ORGANIZATION: {"GET": "organization"},
-    API_PREFIX + PATH_ORGANIZATIONS_BULK: {"POST": "organizations_bulk"},
+    API_PREFIX + PERSON.single_path: {"GET": "person"},
+    API_PREFIX + PERSON.bulk_path: {"POST": "persons_bulk"},
+    API_PREFIX + ORGANIZATION.single_path: {"GET": "organization"},
+    API_PREFIX + ORGANIZATION.bulk_path: {"POST": "organizations_bulk"},
 }
 _BAD_GATEWAY_HTML: Final = (
     b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
@@ -113,50 +106,50 @@ class _Handler(BaseHTTPRequestHandler):
             allowed = ", ".join(methods)
             self._send(error_reply(405, "Method Not Allowed", [("Allow", allowed)]))
             return
-        sandbox = self.server.sandbox
-        sandbox.counters.enter(endpoint)
+        runtime = self.server.runtime
+        runtime.counters.enter(endpoint)
         try:
-            self._serve(sandbox, endpoint, parts.query, body)
+            self._serve(runtime, endpoint, parts.query, body)
         except _Abort:
             self.close_connection = True
         finally:
-            sandbox.counters.leave()
+            runtime.counters.leave()
 
-    def _serve(self, sandbox: Sandbox, endpoint: str, query_string: str, body: bytes) -> None:
-        if sandbox._pause(sandbox._latency_seconds()):
+    def _serve(self, runtime: Runtime, endpoint: str, query_string: str, body: bytes) -> None:
+        if runtime.pause(runtime.latency()):
             self._abort()
         multi = parse_qs(query_string, keep_blank_values=True)
-        refusal = sandbox._engine.authenticate(self.headers.get("Authorization"), list(multi))
+        refusal = runtime.engine.authenticate(self.headers.get("Authorization"), list(multi))
         if refusal is not None:
             self._send(refusal)
             return
-        fault = sandbox.faults.take(endpoint)
+        fault = take_fault(runtime.faults, endpoint)
         if fault is not None:
-            sandbox.counters.fault(fault.name)
-            early = self._fault_before_work(sandbox, fault)
+            runtime.counters.fault(fault.name)
+            early = self._fault_before_work(runtime, fault)
             if early is not None:
                 self._send(early)
                 return
         params = {name: values[0] for name, values in multi.items()}
-        reply = sandbox._engine.handle(endpoint, params, body)
+        reply = runtime.engine.handle(endpoint, params, body)
         if fault is not None:
             reply = self._fault_after_work(fault, reply)
         self._send(reply)
 
-    def _fault_before_work(self, sandbox: Sandbox, fault: Fault) -> Reply | None:
+    def _fault_before_work(self, runtime: Runtime, fault: Fault) -> Reply | None:
         """Answer a fault that replaces the work; None lets the work go on."""
         name = fault.name
         if name == "reset":
             self._abort()
         if name == "stall":
-            if sandbox._pause(fault.options["seconds"]):
+            if runtime.pause(fault.options["seconds"]):
                 self._abort()
             return None
         if name == "http_502":
             return Reply(502, _BAD_GATEWAY_HTML, "text/html; charset=utf-8")
         if name in ("rate_limit", "daily_cap"):
             daily = name == "daily_cap"
-            sandbox.counters.limited(daily=daily)
+            runtime.counters.limited(daily=daily)
             retry_after: object = (seconds_until_utc_midnight() if daily
                                    else fault.options["retry_after"])
             headers = [] if retry_after is None else [("Retry-After", str(retry_after))]
@@ -257,13 +250,13 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class SandboxHTTPServer(ThreadingHTTPServer):
-    """A threading HTTP server that tracks its connections so it can stop at once."""
+    """A threading HTTP server answering from ``runtime``; tracks connections to stop at once."""
 
     daemon_threads = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], sandbox: Sandbox) -> None:
-        self.sandbox = sandbox
+    def __init__(self, address: tuple[str, int], runtime: Runtime) -> None:
+        self.runtime = runtime
         self._tracking_lock = threading.Lock()
         self._connections: set[socket.socket] = set()
         self._connection_threads: set[threading.Thread] = set()
@@ -293,7 +286,7 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Stay quiet about connections the client or the sandbox cut."""
         error = sys.exc_info()[1]
-        if isinstance(error, (OSError, ValueError, _Abort)) or self.sandbox._stopping.is_set():
+        if isinstance(error, (OSError, ValueError, _Abort)) or self.runtime.stopping:
             logger.debug("connection from %s ended: %r", client_address, error)
             return
         super().handle_error(request, client_address)

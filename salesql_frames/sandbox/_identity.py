@@ -18,6 +18,7 @@ import unicodedata
 from collections.abc import Mapping
 from urllib.parse import unquote, urlsplit
 
+from .._kinds import ORGANIZATION, PERSON
 from .._params import complete_group, missing_reason
 
 __all__ = [
@@ -130,9 +131,9 @@ def person_identity(query: Mapping[str, object]) -> str:
     Raises:
         IncompleteQuery: The query has no complete parameter group.
     """
-    group = complete_group(query, "person")
+    group = complete_group(query, PERSON)
     if group is None:
-        raise IncompleteQuery(missing_reason(query, "person"))
+        raise IncompleteQuery(missing_reason(query, PERSON))
     if group == ("linkedin_url",):
         return person_url_identity(str(query["linkedin_url"]))
     full = normalize_text(full_name_of(query, group))
@@ -149,9 +150,9 @@ def organization_identity(query: Mapping[str, object]) -> str:
     Raises:
         IncompleteQuery: The query has no complete parameter group.
     """
-    group = complete_group(query, "organization")
+    group = complete_group(query, ORGANIZATION)
     if group is None:
-        raise IncompleteQuery(missing_reason(query, "organization"))
+        raise IncompleteQuery(missing_reason(query, ORGANIZATION))
     (name,) = group
     value = str(query[name])
     if name == "linkedin_url":

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import contextlib
-import random
 import threading
 import time
 from collections.abc import Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from .._clock import SYSTEM_CLOCK, Clock
 from ._counters import Counters
 from ._data import SHAPES, DataSource, Record, Shape
 from ._engine import Engine
 from ._faults import FaultPlan
 from ._http import API_PREFIX, SandboxHTTPServer
 from ._limits import Limiter
+from ._runtime import Latency, Runtime, check_latency
 
 if TYPE_CHECKING:
     from .._client import Client
@@ -26,18 +27,6 @@ __all__ = ["Sandbox", "run", "serve"]
 _POLL_INTERVAL = 0.05
 #: How long `Sandbox.stop` waits for connection threads to end (seconds).
 _STOP_TIMEOUT = 0.5
-
-Latency = float | tuple[float, float]
-
-
-def _check_latency(latency: Latency) -> tuple[float, float]:
-    if isinstance(latency, tuple):
-        low, high = (float(value) for value in latency)
-    else:
-        low = high = float(latency)
-    if not 0.0 <= low <= high:
-        raise ValueError(f"latency must be seconds >= 0 or a (min, max) tuple, got {latency!r}")
-    return low, high
 
 
 class Sandbox:
@@ -59,6 +48,7 @@ class Sandbox:
         latency: Seconds slept per request, or a ``(min, max)`` range drawn per request.
         not_found_rate: Share of identities not found.
         organization_credit: Credits charged per organization found.
+        clock: Times the rate-limit window; a `FakeClock` lets tests advance it by hand.
 
     Examples:
         >>> with Sandbox(seed=1) as sb, sb.client() as client:
@@ -80,6 +70,7 @@ class Sandbox:
         latency: Latency = 0.0,
         not_found_rate: float = 0.15,
         organization_credit: int = 0,
+        clock: Clock | None = None,
     ) -> None:
         if shape not in SHAPES:
             raise ValueError(f"shape must be one of {SHAPES}, got {shape!r}")
@@ -92,18 +83,18 @@ class Sandbox:
         self.counters = Counters()
         self.faults = FaultPlan()
         self._requested_port = port
-        self._latency = _check_latency(latency)
-        self._latency_rng = random.Random(seed)
-        self._latency_lock = threading.Lock()
-        self._engine = Engine(
+        latency_range = check_latency(latency)
+        clock = SYSTEM_CLOCK if clock is None else clock
+        engine = Engine(
             api_key=api_key,
             data=DataSource(seed=seed, shape=shape, not_found_rate=not_found_rate),
             counters=self.counters,
-            limiter=Limiter(rate_limit, daily_limit),
+            limiter=Limiter(rate_limit, daily_limit, clock=clock.monotonic),
             credits=credits,
             organization_credit=organization_credit,
         )
-        self._stopping = threading.Event()
+        self._runtime = Runtime(engine=engine, faults=self.faults, latency=latency_range,
+                                seed=seed)
         self._clients: list[Client] = []
         self._server: SandboxHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -119,11 +110,11 @@ class Sandbox:
             OSError: The port cannot be bound.
         """
         with self._state_lock:
-            if self._stopping.is_set():
+            if self._runtime.stopping:
                 raise RuntimeError("a stopped Sandbox cannot be started again")
             if self._server is not None:
                 return self
-            server = SandboxHTTPServer((self.host, self._requested_port), self)
+            server = SandboxHTTPServer((self.host, self._requested_port), self._runtime)
             thread = threading.Thread(
                 target=server.serve_forever, kwargs={"poll_interval": _POLL_INTERVAL},
                 name=f"salesql-sandbox-{server.server_address[1]}", daemon=True,
@@ -135,8 +126,8 @@ class Sandbox:
     def stop(self) -> None:
         """Stop serving, cut open connections and stalled requests; idempotent, under 1 s."""
         with self._state_lock:
-            already = self._stopping.is_set()
-            self._stopping.set()
+            already = self._runtime.stopping
+            self._runtime.stop()
             server, thread = self._server, self._thread
         while self._clients:
             self._clients.pop().close()  # clients from `client()` do not outlive the sandbox
@@ -180,7 +171,7 @@ class Sandbox:
     @property
     def credits_remaining(self) -> int:
         """Credits left, as ``/allowance`` reports them."""
-        return self._engine.credits_remaining
+        return self._runtime.engine.credits_remaining
 
     def client(self, **options: Any) -> Client:
         """A `salesql_frames.Client` for this sandbox, its key and base URL filled in.
@@ -213,7 +204,7 @@ class Sandbox:
         Raises:
             ValueError: The query has no complete parameter group, or a flag is invalid.
         """
-        return self._engine.lookup_person(query)
+        return self._runtime.engine.lookup_person(query)
 
     def lookup_organization(self, query: Mapping[str, object]) -> Record | None:
         """Return the record the server would return for an organization query.
@@ -221,22 +212,7 @@ class Sandbox:
         Raises:
             ValueError: The query has no complete parameter group.
         """
-        return self._engine.lookup_organization(query)
-
-    # -- used by the request handler ----------------------------------------------------
-
-    def _latency_seconds(self) -> float:
-        low, high = self._latency
-        if low == high:
-            return low
-        with self._latency_lock:
-            return self._latency_rng.uniform(low, high)
-
-    def _pause(self, seconds: float) -> bool:
-        """Sleep ``seconds`` unless the sandbox stops first; True if it is stopping."""
-        if seconds <= 0:
-            return self._stopping.is_set()
-        return self._stopping.wait(seconds)
+        return self._runtime.engine.lookup_organization(query)
 
 
 @contextlib.contextmanager
@@ -253,12 +229,13 @@ def serve(
     latency: Latency = 0.0,
     not_found_rate: float = 0.15,
     organization_credit: int = 0,
+    clock: Clock | None = None,
 ) -> Iterator[Sandbox]:
     """Run a `Sandbox` for the duration of a ``with`` block (see `Sandbox` for the options)."""
     with Sandbox(
         port=port, host=host, api_key=api_key, seed=seed, shape=shape, rate_limit=rate_limit,
         daily_limit=daily_limit, credits=credits, latency=latency,
-        not_found_rate=not_found_rate, organization_credit=organization_credit,
+        not_found_rate=not_found_rate, organization_credit=organization_credit, clock=clock,
     ) as sandbox:
         yield sandbox
 

@@ -15,20 +15,17 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from collections import deque
-from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 
-from . import _constants as C
-from ._exceptions import ConfigurationError, QuotaExhaustedError
+from .. import _constants as C
+from .._clock import SYSTEM_CLOCK, Clock
+from .._exceptions import ConfigurationError, QuotaExhaustedError
 
 __all__ = ["Pacer", "RateLimit"]
 
 #: Searches per minute, or ``(searches, seconds)``.
 RateLimit = float | tuple[float, float]
-
-_DEFAULT_WINDOW = 60.0
 
 
 class Pacer:
@@ -40,8 +37,7 @@ class Pacer:
         rate_limit: Searches per minute, or a ``(searches, seconds)`` window. None adapts.
         daily_limit: Searches per UTC day this client may send; beyond it, requests
             fail with `QuotaExhaustedError` before anything is sent.
-        clock: Monotonic clock (tests pass a fake).
-        sleep: How to wait (tests pass a fake).
+        clock: What to measure and wait with (tests pass a `FakeClock`).
     """
 
     def __init__(
@@ -49,11 +45,9 @@ class Pacer:
         rate_limit: RateLimit | None = None,
         daily_limit: int | None = None,
         *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._clock = clock
-        self._sleep = sleep
         self._lock = threading.Lock()
         self._log: deque[tuple[float, int]] = deque()
         self.known = rate_limit is not None
@@ -87,22 +81,33 @@ class Pacer:
         """Whether ``weight`` searches can ever pass in one window."""
         return weight <= self.allowance
 
-    def acquire(self, weight: int, path: str = "") -> float:
-        """Block until ``weight`` searches may be sent; record them. Return seconds waited."""
+    def reserve(self, weight: int, path: str = "") -> float:
+        """Record ``weight`` searches if they may be sent now and return 0, else the wait.
+
+        The step every way of waiting shares: a caller sleeps the returned seconds (on
+        its clock, or in its event loop) and asks again.
+
+        Raises:
+            QuotaExhaustedError: ``daily_limit`` would be exceeded (nothing is recorded).
+        """
         if weight <= 0:
             return 0.0
+        with self._lock:
+            self._check_daily(weight, path)
+            now = self._clock.monotonic()
+            delay = self._delay(weight, now)
+            if delay <= 0:
+                self._log.append((now, weight))
+                self._sent_today += weight
+            return max(delay, 0.0)
+
+    def acquire(self, weight: int, path: str = "") -> float:
+        """Block until ``weight`` searches may be sent; record them. Return seconds waited."""
         waited = 0.0
-        while True:
-            with self._lock:
-                self._check_daily(weight, path)
-                now = self._clock()
-                delay = self._delay(weight, now)
-                if delay <= 0:
-                    self._log.append((now, weight))
-                    self._sent_today += weight
-                    return waited
-            self._sleep(delay)
+        while (delay := self.reserve(weight, path)) > 0:
+            self._clock.sleep(delay)
             waited += delay
+        return waited
 
     def release(self, weight: int) -> None:
         """Take back the newest entry of ``weight``: the server refused it (429)."""
@@ -120,8 +125,8 @@ class Pacer:
             self.rate_limited += 1
             if self.known:
                 return
-            window = max(1.0, retry_after) if retry_after is not None else _DEFAULT_WINDOW
-            accepted = self._in_window(self._clock(), window * C.WINDOW_MARGIN)
+            window = max(1.0, retry_after) if retry_after is not None else C.DEFAULT_WINDOW_SECONDS
+            accepted = self._in_window(self._clock.monotonic(), window * C.WINDOW_MARGIN)
             if not math.isinf(self.allowance):
                 self.allowance = max(1.0, self.allowance * C.ADAPTIVE_DECREASE)
                 if accepted:  # never recover beyond what the server just refused
@@ -155,7 +160,7 @@ class Pacer:
 
     def _in_window(self, now: float, span: float) -> int:
         """Searches sent in the last ``span`` seconds (and drop entries nobody needs)."""
-        keep = max(self._span(), _DEFAULT_WINDOW)
+        keep = max(self._span(), C.DEFAULT_WINDOW_SECONDS)
         while self._log and self._log[0][0] <= now - keep:
             self._log.popleft()
         return sum(weight for sent_at, weight in self._log if sent_at > now - span)
@@ -203,11 +208,11 @@ class Pacer:
 
 def _parse_rate_limit(rate_limit: RateLimit | None) -> tuple[float, float]:
     if rate_limit is None:
-        return math.inf, _DEFAULT_WINDOW
+        return math.inf, C.DEFAULT_WINDOW_SECONDS
     if isinstance(rate_limit, tuple):
         searches, seconds = rate_limit
     else:
-        searches, seconds = rate_limit, 60.0
+        searches, seconds = rate_limit, C.DEFAULT_WINDOW_SECONDS
     if not (searches > 0 and seconds > 0):
         raise ConfigurationError(
             "rate_limit must be searches per minute (e.g. 300) or a (searches, seconds) "

@@ -1,4 +1,6 @@
-"""Sending a plan: store look-ups, paced bulk batches, budgets and clean stops.
+"""Stage 2, send: the plan's unique queries -> outcomes (store, then paced bulk batches).
+
+Budgets and clean stops live here too.
 
 Workers (threads, so a running event loop in Jupyter is never touched) send one batch
 each and store its answers before returning, so an answer that was paid for survives
@@ -14,11 +16,14 @@ from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
+import numpy as np
+
 from . import _constants as C
-from ._client import Client
+from ._client import Client, require_key, send_batch
 from ._exceptions import (
     APIConnectionError,
     ConfigurationError,
+    InvalidArgumentError,
     InvalidRequestError,
     QuotaExhaustedError,
     QuotaExhaustedWarning,
@@ -28,11 +33,11 @@ from ._exceptions import (
     ServerError,
 )
 from ._models import Record
-from ._pipeline import Plan
+from ._plan import Plan
 from ._progress import Progress
 from ._store import ResultStore
 
-__all__ = ["Outcomes", "classify", "send"]
+__all__ = ["Outcomes", "classify", "look_up", "row_outcomes", "send"]
 
 #: Failures that mark one batch's rows as errors; the run goes on.
 _BATCH_FAILURES = (ServerError, ResponseError, InvalidRequestError)
@@ -82,21 +87,6 @@ def classify(item: Record) -> tuple[str, str | None]:
     return C.STATUS_ERROR, text
 
 
-def is_billable(kind: str, item: Record | None) -> bool:
-    """Whether an answer may have cost a credit.
-
-    Persons follow the reference's rule: one with at least one email or phone. For
-    organizations the reference is ambiguous ("each successful enrichment consumes 1
-    credit", yet the bulk changelog says only results with emails), so every found
-    organization is counted: budgets stay safe.
-    """
-    if not item:
-        return False
-    if kind == "organization":
-        return True
-    return bool(item.get("emails") or item.get("phones"))
-
-
 def store_keys(plan: Plan, account: str | None) -> list[str]:
     """The result-store key of each unique query: account + kind + canonical query + flags."""
     return [f"{account}|{key}" for key in plan.keys]
@@ -138,14 +128,14 @@ class _Run:
 
     def work(self, batch: list[int]) -> list[Record]:
         """Send one batch and store its answers before returning (worker thread)."""
-        answers = self.client.send_batch(self.plan.kind, [self.plan.queries[j] for j in batch])
+        answers = send_batch(self.client, self.plan.spec, [self.plan.queries[j] for j in batch])
         if self.store is not None and self.account is not None:
             keep: list[tuple[str, Record | None]] = []
             for j, item in zip(batch, answers, strict=True):
                 status, _ = classify(item)
                 if status != C.STATUS_ERROR:
                     keep.append((self.keys[j], item if status == C.STATUS_FOUND else None))
-            self.store.put_many(self.account, self.plan.kind, keep)
+            self.store.put_many(self.account, self.plan.spec.name, keep)
         return answers
 
     # -- caller side -------------------------------------------------------------------
@@ -173,7 +163,7 @@ class _Run:
             found += status == C.STATUS_FOUND
             not_found += status == C.STATUS_NOT_FOUND
             errors += status == C.STATUS_ERROR
-            billable += is_billable(self.plan.kind, item if status == C.STATUS_FOUND else None)
+            billable += status == C.STATUS_FOUND and self.plan.spec.billable(item)
         self.outcomes.sent += len(batch)
         self.outcomes.credits_used += billable
         self.bar.advance(len(batch), found=found, not_found=not_found, errors=errors,
@@ -302,18 +292,30 @@ def send(
         AuthenticationError: The key is missing or refused (nothing more is sent).
     """
     if concurrency < 1:
-        raise ConfigurationError(f"concurrency must be at least 1, got {concurrency}")
+        raise InvalidArgumentError(f"concurrency must be at least 1, got {concurrency}")
     if max_credits is not None and max_credits < 0:
-        raise ConfigurationError(f"max_credits must be >= 0, got {max_credits}")
+        raise InvalidArgumentError(f"max_credits must be >= 0, got {max_credits}")
     if plan.unique_queries == 0:
         return Outcomes.empty(0)
     if client is None:
         raise ConfigurationError("a client is needed to send queries")
-    client.require_key(C.PATH_PERSONS_BULK if plan.kind == "person" else
-                        C.PATH_ORGANIZATIONS_BULK)
-    with Progress(plan.unique_queries, kind=plan.kind, enabled=progress) as bar:
+    require_key(client, plan.spec)
+    with Progress(plan.unique_queries, label=f"SalesQL {plan.spec.plural}",
+                  enabled=progress) as bar:
         outcomes = _Run(plan, client, store, max_credits, bar).run(concurrency)
     if outcomes.stopped:
         # Attributed to the caller of enrich_persons (send <- run_enrichment <- accessor).
         warnings.warn(f"run stopped: {outcomes.stopped}", outcomes.stop_warning, stacklevel=4)
     return outcomes
+
+
+def row_outcomes(plan: Plan, outcomes: Outcomes) -> tuple[np.ndarray, np.ndarray]:
+    """Per input row: its status and error (object arrays of str / None)."""
+    sent = plan.row_query >= 0
+    status = np.array(plan.row_status, dtype=object)
+    error = np.array(plan.row_error, dtype=object)
+    if outcomes.status:
+        chosen = plan.row_query[sent]
+        status[sent] = np.array(outcomes.status, dtype=object)[chosen]
+        error[sent] = np.array(outcomes.error, dtype=object)[chosen]
+    return status, error

@@ -1,0 +1,267 @@
+"""What every client shares, whatever does its I/O: state, decisions, reading answers.
+
+`BaseClient` holds the configuration (key, base URL, timeouts, retries, pacer, clock)
+and the sans-IO steps of a request: how an attempt's outcome is accounted with the
+pacer and mapped to a typed error, whether and when to try again, and how a bulk or
+single answer is checked. A client only adds the I/O: sending, and sleeping.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from .. import _constants as C
+from .._clock import SYSTEM_CLOCK, Clock
+from .._exceptions import (
+    APIConnectionError,
+    ConfigurationError,
+    InvalidArgumentError,
+    InvalidArgumentTypeError,
+    QuotaExhaustedError,
+    RateLimitError,
+    ResponseError,
+    SalesQLError,
+)
+from .._kinds import KindSpec
+from .._models import Query, Record
+from ._config import (
+    BearerAuth,
+    Secret,
+    account_fingerprint,
+    make_timeout,
+    missing_key,
+    normalize_base_url,
+    read_api_key,
+    user_agent,
+)
+from ._errors import is_not_found, status_error, transport_error
+from ._pacing import Pacer, RateLimit
+from ._retry import retry_delay, should_retry
+
+__all__ = ["Attempts", "BaseClient", "batches", "wire_params"]
+
+logger = logging.getLogger(C.LOGGER_NAME)
+
+
+@dataclass
+class Attempts:
+    """Where one request stands across its attempts.
+
+    Attributes:
+        number: The attempt under way, from 0.
+        lost_retried: A loss after sending was retried already (it is, at most once).
+    """
+
+    number: int = 0
+    lost_retried: bool = False
+
+
+class BaseClient:
+    """Configuration and the sans-IO request steps (see `salesql_frames.Client`)."""
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: float | tuple[float, float] | None = None,
+        max_retries: int = C.MAX_RETRIES,
+        rate_limit: RateLimit | None = None,
+        daily_limit: int | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self._api_key = read_api_key(api_key)
+        self.base_url = normalize_base_url(base_url)
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ConfigurationError(f"max_retries must be an int >= 0, got {max_retries!r}")
+        self.max_retries = max_retries
+        self.timeout = make_timeout(timeout)
+        self._clock = clock or SYSTEM_CLOCK
+        self._pacer = Pacer(rate_limit, daily_limit, clock=self._clock)
+
+    # -- what the user sees ------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        key = "set" if self._api_key else "missing"
+        return f"{type(self).__name__}(base_url={self.base_url!r}, api_key=<{key}>)"
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The key never enters a pickle: an unpickled client reads SALESQL_API_KEY again.
+        return {
+            "base_url": self.base_url,
+            "timeout": self.timeout,
+            "max_retries": self.max_retries,
+            "pacer": (self.pacer.known and (self.pacer.allowance, self.pacer.window)) or None,
+            "daily_limit": self.pacer.daily_limit,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._api_key = read_api_key(None)
+        self.base_url = state["base_url"]
+        self.timeout = state["timeout"]
+        self.max_retries = state["max_retries"]
+        self._clock = SYSTEM_CLOCK
+        self._pacer = Pacer(state["pacer"], state["daily_limit"], clock=self._clock)
+
+    @property
+    def pacer(self) -> Pacer:
+        """The client's quota pacer, shared by all its requests.
+
+        Read its ``known``, ``allowance`` and ``window`` (the limit given or learned),
+        ``rate_limited`` (429s seen) and ``batch_size()``.
+        """
+        return self._pacer
+
+    @property
+    def has_api_key(self) -> bool:
+        """Whether a key is configured (the key itself is never exposed)."""
+        return self._api_key is not None
+
+    @property
+    def account(self) -> str | None:
+        """A short non-reversible fingerprint of (key, base URL), or None without a key.
+
+        The result store files answers under it, so accounts never share answers.
+        """
+        if self._api_key is None:
+            return None
+        return account_fingerprint(self._api_key.reveal(), self.base_url)
+
+    # -- request steps -----------------------------------------------------------------
+
+    def _http_options(self) -> dict[str, Any]:
+        """Keyword arguments for the httpx client (sync or async)."""
+        return {
+            "base_url": self.base_url,
+            "timeout": self.timeout,
+            "headers": {"Accept": "application/json", "User-Agent": user_agent()},
+            "follow_redirects": True,
+        }
+
+    def _auth(self, path: str) -> BearerAuth:
+        """The Authorization step for a request to ``path``.
+
+        Raises:
+            MissingAPIKeyError: No key is configured; nothing is sent.
+        """
+        return BearerAuth(self._secret(path))
+
+    def _secret(self, path: str) -> Secret:
+        if self._api_key is None:
+            raise missing_key(path)
+        return self._api_key
+
+    def _on_response(
+        self, response: httpx.Response, method: str, path: str, weight: int,
+        *, not_found_ok: bool, elapsed: float,
+    ) -> SalesQLError | None:
+        """Account an answered attempt with the pacer; the error it is, or None if usable."""
+        logger.debug("%s %s -> %d in %.0f ms", method, path, response.status_code,
+                     elapsed * 1000)
+        if response.is_success or (not_found_ok and is_not_found(response)):
+            self.pacer.on_success()
+            return None
+        error = status_error(response, method, path, self._secret(path))
+        if isinstance(error, QuotaExhaustedError):
+            self.pacer.release(weight)  # a daily cap says nothing about the window
+        elif isinstance(error, RateLimitError):
+            self.pacer.on_rate_limited(weight, error.retry_after)
+            if not self.pacer.fits(weight):
+                raise error  # larger than the window allows: the caller must split
+        return error
+
+    def _on_transport_error(
+        self, exc: httpx.TransportError, method: str, path: str, weight: int
+    ) -> APIConnectionError:
+        """Account an attempt that got no answer; the error it is."""
+        error = transport_error(exc, method, path)
+        if not error.sent:
+            self.pacer.release(weight)  # it never reached the server
+        logger.info("%s %s failed: %s", method, path, type(exc).__name__)
+        return error
+
+    def _retry_after(self, error: SalesQLError, attempts: Attempts, method: str,
+                     path: str) -> float:
+        """Seconds to wait before the next attempt; raises ``error`` if there is none."""
+        delay = retry_delay(error, attempts.number)
+        if delay is None or not should_retry(error, attempts.number, self.max_retries,
+                                             lost_retried=attempts.lost_retried):
+            raise error
+        if isinstance(error, APIConnectionError) and error.sent:
+            attempts.lost_retried = True
+        attempts.number += 1
+        logger.info("retrying %s %s in %.2f s (%s)", method, path, delay, type(error).__name__)
+        return delay
+
+    # -- answers -----------------------------------------------------------------------
+
+    def _check_batch(self, batch: Sequence[Query]) -> None:
+        if not 1 <= len(batch) <= C.MAX_BULK_QUERIES:
+            raise InvalidArgumentError(
+                f"a bulk request takes 1 to {C.MAX_BULK_QUERIES} queries, got {len(batch)}"
+            )
+
+    @staticmethod
+    def _bulk_answer(spec: KindSpec, batch: Sequence[Query], body: object) -> list[Record]:
+        """The items of a bulk answer, one object per query, or a `ResponseError`."""
+        path = spec.bulk_path
+        if not isinstance(body, list):
+            raise ResponseError(
+                f"POST {path}: expected a JSON array, got {type(body).__name__}",
+                path=path, status=200,
+            )
+        if len(body) != len(batch):
+            raise ResponseError(
+                f"POST {path}: sent {len(batch)} queries but got {len(body)} answers; "
+                "answers are matched by position, so none of them were used",
+                path=path, status=200,
+            )
+        for position, item in enumerate(body):
+            if not isinstance(item, dict):
+                raise ResponseError(
+                    f"POST {path}: answer {position} is {type(item).__name__}, not an object",
+                    path=path, status=200,
+                )
+        return body
+
+    @staticmethod
+    def _single_answer(spec: KindSpec, response: httpx.Response, body: object) -> Record | None:
+        """The record of a single lookup, None when not found, or a `ResponseError`."""
+        if response.status_code == 404:
+            return None
+        record = body.get(spec.envelope) if isinstance(body, dict) else None
+        if not isinstance(record, dict):
+            raise ResponseError(
+                f"GET {spec.single_path}: expected an object with a {spec.envelope!r} field",
+                path=spec.single_path, status=200,
+            )
+        return record
+
+
+def wire_params(query: Query) -> dict[str, str]:
+    """A checked query as URL parameters (flags spelled ``true``)."""
+    return {name: ("true" if value is True else str(value)) for name, value in query.items()}
+
+
+def batches(queries: Sequence[Query], batch_size: int) -> Iterator[Sequence[Query]]:
+    """Split ``queries`` into bulk requests of at most ``batch_size``.
+
+    Raises:
+        InvalidArgumentError: ``batch_size`` is not 1..100.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int):
+        raise InvalidArgumentTypeError(
+            f"batch_size must be an int between 1 and {C.MAX_BULK_QUERIES}, got {batch_size!r}"
+        )
+    if not 1 <= batch_size <= C.MAX_BULK_QUERIES:
+        raise InvalidArgumentError(
+            f"batch_size must be an int between 1 and {C.MAX_BULK_QUERIES}, got {batch_size!r}"
+        )
+    for start in range(0, len(queries), batch_size):
+        yield queries[start : start + batch_size]
+

@@ -1,0 +1,299 @@
+"""The synchronous client: the endpoints, and the request loop that does the I/O.
+
+Every request goes through `Client._request`: pace, send, account the outcome, and
+retry or raise, with every decision taken by `BaseClient` and `_retry`. Only this
+module and `_base` know httpx's sync API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import httpx
+
+from .. import _constants as C
+from .._clock import Clock
+from .._exceptions import AuthenticationError, MissingAPIKeyError, ResponseError, SalesQLError
+from .._kinds import ORGANIZATION, PERSON, KindSpec
+from .._models import Allowance, Query, Record
+from .._params import validate_query
+from ._base import Attempts, BaseClient, batches, wire_params
+from ._errors import read_json
+from ._pacing import RateLimit
+
+__all__ = ["Client", "require_key", "send_batch"]
+
+
+class Client(BaseClient):
+    """A client for the SalesQL public API.
+
+    Args:
+        api_key: The API key. Defaults to the ``SALESQL_API_KEY`` environment variable.
+            A missing key is reported when the first request is about to be sent.
+        base_url: The API root. Defaults to ``SALESQL_BASE_URL``, else the public API.
+        timeout: Seconds to wait for a response (read/write); connecting waits at most
+            5 s. A ``(connect, read)`` pair sets both. Never unbounded.
+        max_retries: How often a failed request is retried: connection errors, timeouts,
+            408, 429 (waiting as ``Retry-After`` says, up to 120 s; longer means the
+            daily cap, which is not retried), 500, 502, 503 and 504. 400, 401, 403, 404
+            and 422 are never retried.
+        rate_limit: The plan's searches per minute, or a ``(searches, seconds)``
+            window. Requests are paced to it, so no 429 is provoked. None (the
+            default) learns the limit from 429s and ``Retry-After``.
+        daily_limit: Searches this client may send per UTC day; past it, requests
+            fail with `QuotaExhaustedError` before anything is sent.
+        transport: An ``httpx`` transport, for tests.
+        clock: What pacing and retries measure and wait with (tests pass a
+            `salesql_frames.sandbox.FakeClock`); the real clock by default.
+
+    Examples:
+        >>> from salesql_frames import Client, sandbox
+        >>> with sandbox.serve() as sb, Client(sb.api_key, base_url=sb.base_url) as client:
+        ...     person = client.enrich_person(linkedin_url="https://linkedin.com/in/sandrocarsava")
+        >>> person["full_name"]
+        'Sandro Carsava'
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: float | tuple[float, float] | None = None,
+        max_retries: int = C.MAX_RETRIES,
+        rate_limit: RateLimit | None = None,
+        daily_limit: int | None = None,
+        transport: httpx.BaseTransport | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        super().__init__(
+            api_key, base_url=base_url, timeout=timeout, max_retries=max_retries,
+            rate_limit=rate_limit, daily_limit=daily_limit, clock=clock,
+        )
+        self._transport = transport
+        self._http = httpx.Client(transport=transport, **self._http_options())
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        super().__setstate__(state)
+        self._transport = None
+        self._http = httpx.Client(**self._http_options())
+
+    # -- endpoints -------------------------------------------------------------------
+
+    def allowance(self) -> Allowance:
+        """Return the credits left on the account (``GET /allowance``; costs nothing).
+
+        Examples:
+            >>> from salesql_frames import sandbox
+            >>> with sandbox.serve(credits=500) as sb, sb.client() as client:
+            ...     client.allowance().emails_and_phones
+            500
+        """
+        body = read_json(self._request("GET", C.PATH_ALLOWANCE), C.PATH_ALLOWANCE)
+        try:
+            return Allowance.from_body(body)
+        except TypeError as exc:
+            raise ResponseError(
+                f"GET {C.PATH_ALLOWANCE}: unexpected allowance body ({exc})",
+                path=C.PATH_ALLOWANCE,
+                status=200,
+            ) from None
+
+    def verify_key(self) -> bool:
+        """Check the key with the reference's free test profile (never costs a credit).
+
+        Returns:
+            True if the server accepted the key, False if it refused it (401/403).
+
+        Examples:
+            >>> from salesql_frames import Client, sandbox
+            >>> with sandbox.serve() as sb:
+            ...     Client(sb.api_key, base_url=sb.base_url).verify_key()
+            ...     Client("wrong", base_url=sb.base_url).verify_key()
+            True
+            False
+        """
+        try:
+            self.enrich_person(linkedin_url=C.FREE_PROFILE_URL)
+        except MissingAPIKeyError:
+            raise
+        except AuthenticationError:
+            return False
+        return True
+
+    def enrich_person(self, **params: str | bool | None) -> Record | None:
+        """Enrich one person (``GET /persons/enrich``).
+
+        Args:
+            **params: A complete parameter group (``linkedin_url``; or ``full_name`` /
+                ``first_name`` + ``last_name`` with ``organization_domain`` or
+                ``organization_name``), plus optional ``match_if_direct_email`` /
+                ``match_if_direct_phone`` flags.
+
+        Returns:
+            The person record, or None if the person was not found.
+
+        Examples:
+            >>> from salesql_frames import sandbox
+            >>> with sandbox.serve() as sb, sb.client() as client:
+            ...     person = client.enrich_person(full_name="Ada Lovelace",
+            ...                                   organization_domain="acme.io")
+            >>> person is None or person["full_name"] == "Ada Lovelace"
+            True
+        """
+        return self._enrich_one(PERSON, params)
+
+    def enrich_organization(self, **params: str | None) -> Record | None:
+        """Enrich one organization (``GET /organizations/enrich``).
+
+        Args:
+            **params: ``linkedin_url``, ``organization_domain`` or ``organization_name``.
+
+        Returns:
+            The organization record, or None if it was not found.
+
+        Examples:
+            >>> from salesql_frames import sandbox
+            >>> with sandbox.serve() as sb, sb.client() as client:
+            ...     found = client.enrich_organization(organization_domain="salesql.com")
+            >>> found is None or found["website_domain"] == "salesql.com"
+            True
+        """
+        return self._enrich_one(ORGANIZATION, params)
+
+    def enrich_persons_bulk(
+        self, queries: Iterable[Mapping[str, object]], *, batch_size: int = C.MAX_BULK_QUERIES
+    ) -> list[Record]:
+        """Enrich any number of persons through ``POST /persons/enrich/bulk``.
+
+        All queries are validated before anything is sent; they go out in batches of at
+        most ``batch_size`` (<= 100), and the answers come back in query order.
+
+        Args:
+            queries: Mappings of parameter name to value, each with a complete group.
+            batch_size: Queries per request, 1..100.
+
+        Returns:
+            One item per query: the person record, or ``{"error": "Person not found"}``
+            (or another item-level error) exactly as the API answered.
+
+        Raises:
+            InvalidQueryError: A query is incomplete or malformed (nothing is sent).
+
+        Examples:
+            >>> from salesql_frames import sandbox
+            >>> queries = [{"linkedin_url": "linkedin.com/in/sandrocarsava"},
+            ...            {"full_name": "Ada Lovelace", "organization_name": "Acme"}]
+            >>> with sandbox.serve() as sb, sb.client() as client:
+            ...     answers = client.enrich_persons_bulk(queries)
+            >>> answers[0]["full_name"], len(answers)
+            ('Sandro Carsava', 2)
+        """
+        return self._bulk(PERSON, queries, batch_size)
+
+    def enrich_organizations_bulk(
+        self, queries: Iterable[Mapping[str, object]], *, batch_size: int = C.MAX_BULK_QUERIES
+    ) -> list[Record]:
+        """Enrich any number of organizations through ``POST /organizations/enrich/bulk``.
+
+        Works like `enrich_persons_bulk`; not-found items are
+        ``{"error": "Organization not found"}``.
+
+        Examples:
+            >>> from salesql_frames import sandbox
+            >>> with sandbox.serve() as sb, sb.client() as client:
+            ...     answers = client.enrich_organizations_bulk([{"organization_name": "Acme"}])
+            >>> len(answers)
+            1
+        """
+        return self._bulk(ORGANIZATION, queries, batch_size)
+
+    # -- plumbing --------------------------------------------------------------------
+
+    def _bulk(
+        self, spec: KindSpec, queries: Iterable[Mapping[str, object]], batch_size: int
+    ) -> list[Record]:
+        checked = [validate_query(query, spec, index=i) for i, query in enumerate(queries)]
+        results: list[Record] = []
+        for batch in batches(checked, batch_size):
+            results.extend(send_batch(self, spec, batch))
+        return results
+
+    def _enrich_one(self, spec: KindSpec, params: Mapping[str, object]) -> Record | None:
+        query = validate_query(params, spec)
+        path = spec.single_path
+        response = self._request("GET", path, params=wire_params(query), not_found_ok=True,
+                                 weight=1)
+        return self._single_answer(spec, response, read_json(response, path))
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: object = None,
+        not_found_ok: bool = False,
+        weight: int = 0,
+    ) -> httpx.Response:
+        """Send one API request with pacing and retries.
+
+        Args:
+            method: HTTP method.
+            path: Endpoint path below the base URL.
+            params: Query parameters.
+            json_body: JSON request body.
+            not_found_ok: Return a reference-style 404 (``{"error": ...}``) as is.
+            weight: Searches the request counts toward the rate limit.
+
+        Returns:
+            A 2xx response (or an accepted 404).
+        """
+        auth = self._auth(path)
+        attempts = Attempts()
+        error: SalesQLError | None
+        while True:
+            self.pacer.acquire(weight, path)
+            started = self._clock.monotonic()
+            try:
+                response = self._http.request(method, path, params=params, json=json_body,
+                                              auth=auth)
+            except httpx.TransportError as exc:
+                error = self._on_transport_error(exc, method, path, weight)
+            else:
+                error = self._on_response(
+                    response, method, path, weight, not_found_ok=not_found_ok,
+                    elapsed=self._clock.monotonic() - started,
+                )
+                if error is None:
+                    return response
+            self._clock.sleep(self._retry_after(error, attempts, method, path))
+
+
+def send_batch(client: Client, spec: KindSpec, batch: Sequence[Query]) -> list[Record]:
+    """Send one already-validated batch of 1..100 queries to ``spec``'s bulk endpoint.
+
+    The answer is checked to hold one object per query; otherwise a `ResponseError` is
+    raised and nothing from the answer is used.
+    """
+    client._check_batch(batch)
+    response = client._request("POST", spec.bulk_path, json_body=list(batch),
+                               weight=len(batch))
+    return client._bulk_answer(spec, batch, read_json(response, spec.bulk_path))
+
+
+def require_key(client: Client, spec: KindSpec) -> None:
+    """Raise `MissingAPIKeyError` now, before a long run, if ``client`` has no key."""
+    client._secret(spec.bulk_path)
