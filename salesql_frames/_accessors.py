@@ -62,19 +62,14 @@ class SalesQLAccessor:
             >>> df.salesql.plan_persons().unique_queries
             1
         """
-        mapping = {
-            "linkedin_url": linkedin_url,
-            "first_name": first_name,
-            "last_name": last_name,
-            "full_name": full_name,
-            "organization_name": organization_name,
-            "organization_domain": organization_domain,
-        }
-        flags = {
-            "match_if_direct_email": match_if_direct_email,
-            "match_if_direct_phone": match_if_direct_phone,
-        }
-        return plan_frame(self._frame, PERSON, mapping, only_missing=only_missing, flags=flags)
+        columns = (linkedin_url, first_name, last_name, full_name, organization_name,
+                   organization_domain)
+        return plan_frame(
+            self._frame, PERSON, dict(zip(PERSON.params, columns, strict=True)),
+            only_missing=only_missing,
+            flags=dict(zip(PERSON.flags, (match_if_direct_email, match_if_direct_phone),
+                           strict=True)),
+        )
 
     def enrich_persons(
         self,
@@ -203,12 +198,10 @@ class SalesQLAccessor:
             >>> df.salesql.plan_organizations().unique_queries
             1
         """
-        mapping = {
-            "linkedin_url": linkedin_url,
-            "organization_name": organization_name,
-            "organization_domain": organization_domain,
-        }
-        return plan_frame(self._frame, ORGANIZATION, mapping, only_missing=only_missing)
+        columns = (linkedin_url, organization_name, organization_domain)
+        return plan_frame(self._frame, ORGANIZATION,
+                          dict(zip(ORGANIZATION.params, columns, strict=True)),
+                          only_missing=only_missing)
 
     def enrich_organizations(
         self,
