@@ -34,6 +34,10 @@ MAX_RETRY_DELAY: Final = 8.0
 #: A Retry-After longer than this is not waited for: it means the daily cap.
 MAX_RETRY_AFTER: Final = 120.0
 RETRYABLE_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
+#: Error statuses after which the server may have done (and charged) the work: a gateway
+#: that timed out or failed upstream, or a server that failed after its work. Other
+#: statuses (400-429, 501, 503) refuse before any work is done.
+UNKNOWN_OUTCOME_STATUSES: Final = frozenset({500, 502, 504})
 #: Words in a 429's detail that mean the daily cap, not the per-minute window.
 DAILY_CAP_WORDS: Final = ("daily", "per day", "quota", "today")
 

@@ -54,11 +54,15 @@ class Attempts:
 
     Attributes:
         number: The attempt under way, from 0.
-        lost_retried: A loss after sending was retried already (it is, at most once).
+        lost_retried: A connection lost after sending was retried already (it is, at
+            most once).
+        resend_unknown: Whether such a request may be sent again at all (a caller
+            keeping a budget says False and decides itself).
     """
 
     number: int = 0
     lost_retried: bool = False
+    resend_unknown: bool = True
 
 
 class BaseClient:
@@ -190,7 +194,8 @@ class BaseClient:
         """Seconds to wait before the next attempt; raises ``error`` if there is none."""
         delay = retry_delay(error, attempts.number)
         if delay is None or not should_retry(error, attempts.number, self.max_retries,
-                                             lost_retried=attempts.lost_retried):
+                                             lost_retried=attempts.lost_retried,
+                                             resend_unknown=attempts.resend_unknown):
             raise error
         if isinstance(error, APIConnectionError) and error.sent:
             attempts.lost_retried = True

@@ -17,12 +17,14 @@ from .._exceptions import (
     APIStatusError,
     QuotaExhaustedError,
     RateLimitError,
+    ResponseError,
     SalesQLError,
 )
 
 __all__ = [
     "backoff",
     "is_daily_cap",
+    "outcome_unknown",
     "parse_retry_after",
     "retry_delay",
     "should_retry",
@@ -72,8 +74,33 @@ def retry_delay(
     return backoff(attempt, jitter)
 
 
+def outcome_unknown(error: BaseException) -> bool:
+    """Whether the server may have done (and charged) the work of a failed request.
+
+    True for a connection lost after the request went out, a timeout after sending, a
+    2xx answer that could not be used (`ResponseError`: not JSON, truncated, the wrong
+    length), and statuses in ``UNKNOWN_OUTCOME_STATUSES`` (500, 502, 504). A budget
+    counts such a request as fully charged.
+
+    Examples:
+        >>> from salesql_frames import APIConnectionError, ServerError
+        >>> outcome_unknown(APIConnectionError("reset", path="/x", sent=True))
+        True
+        >>> outcome_unknown(APIConnectionError("refused", path="/x", sent=False))
+        False
+        >>> outcome_unknown(ServerError("503", status=503, detail=None, path="/x"))
+        False
+    """
+    if isinstance(error, APIConnectionError):
+        return error.sent
+    if isinstance(error, ResponseError):
+        return True
+    return isinstance(error, APIStatusError) and error.status in C.UNKNOWN_OUTCOME_STATUSES
+
+
 def should_retry(
-    error: SalesQLError, attempt: int, max_retries: int, *, lost_retried: bool
+    error: SalesQLError, attempt: int, max_retries: int, *, lost_retried: bool,
+    resend_unknown: bool = True,
 ) -> bool:
     """Whether a failed attempt may be tried again, its delay aside.
 
@@ -82,6 +109,9 @@ def should_retry(
         attempt: The attempt that failed, from 0.
         max_retries: Retries allowed per request.
         lost_retried: A request that may have reached the server was retried already.
+        resend_unknown: Whether a request whose outcome is unknown (see
+            `outcome_unknown`) may be sent again here; a caller that keeps a budget
+            says False and decides itself.
 
     Returns:
         False when the retries are used up, and for a second loss after sending: the
@@ -95,7 +125,7 @@ def should_retry(
         >>> should_retry(lost, 1, 2, lost_retried=True)
         False
     """
-    if attempt >= max_retries:
+    if attempt >= max_retries or (not resend_unknown and outcome_unknown(error)):
         return False
     return not (isinstance(error, APIConnectionError) and error.sent and lost_retried)
 

@@ -247,6 +247,7 @@ class Client(BaseClient):
         json_body: object = None,
         not_found_ok: bool = False,
         weight: int = 0,
+        resend_unknown: bool = True,
     ) -> httpx.Response:
         """Send one API request with pacing and retries.
 
@@ -257,12 +258,14 @@ class Client(BaseClient):
             json_body: JSON request body.
             not_found_ok: Return a reference-style 404 (``{"error": ...}``) as is.
             weight: Searches the request counts toward the rate limit.
+            resend_unknown: Send again after an attempt whose outcome is unknown (at
+                most once); False raises its error instead, for a caller keeping a budget.
 
         Returns:
             A 2xx response (or an accepted 404).
         """
         auth = self._auth(path)
-        attempts = Attempts()
+        attempts = Attempts(resend_unknown=resend_unknown)
         error: SalesQLError | None
         while True:
             self.pacer.acquire(weight, path)
@@ -282,15 +285,19 @@ class Client(BaseClient):
             self._clock.sleep(self._retry_after(error, attempts, method, path))
 
 
-def send_batch(client: Client, spec: KindSpec, batch: Sequence[Query]) -> list[Record]:
+def send_batch(
+    client: Client, spec: KindSpec, batch: Sequence[Query], *, resend_unknown: bool = True
+) -> list[Record]:
     """Send one already-validated batch of 1..100 queries to ``spec``'s bulk endpoint.
 
     The answer is checked to hold one object per query; otherwise a `ResponseError` is
-    raised and nothing from the answer is used.
+    raised and nothing from the answer is used. With ``resend_unknown=False`` an attempt
+    whose outcome is unknown (it may have been charged) is not sent again: its error is
+    raised, for the caller's budget to decide.
     """
     client._check_batch(batch)
     response = client._request("POST", spec.bulk_path, json_body=list(batch),
-                               weight=len(batch))
+                               weight=len(batch), resend_unknown=resend_unknown)
     return client._bulk_answer(spec, batch, read_json(response, spec.bulk_path))
 
 
