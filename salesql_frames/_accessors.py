@@ -14,12 +14,20 @@ from typing import Any
 from . import _constants as C
 from ._assemble import How
 from ._client import Client, RateLimit
-from ._enrich import Cache, RunOptions, estimate_frame, plan_frame, run_enrichment
+from ._enrich import (
+    Cache,
+    OutputOptions,
+    RunOptions,
+    estimate_frame,
+    plan_frame,
+    run_enrichment,
+    widths_of,
+)
 from ._estimate import Estimate
 from ._frames import DtypeBackend
 from ._kinds import ORGANIZATION, PERSON
 from ._plan import Plan
-from ._schema import ExplodeTarget, Widths
+from ._schema import ExplodeTarget
 
 __all__ = ["SalesQLAccessor", "register"]
 
@@ -99,6 +107,7 @@ class SalesQLAccessor:
         max_work: int = C.DEFAULT_WIDE_ITEMS,
         progress: bool = True,
         dtype_backend: DtypeBackend = "numpy_nullable",
+        strict: bool = False,
     ) -> Any:
         """Enrich every row with the SalesQL person it describes.
 
@@ -133,8 +142,10 @@ class SalesQLAccessor:
                 `default_cache_path`), a file path, a `ResultStore`, or False for none.
                 Stored answers are reused and cost nothing; every batch is stored as
                 soon as it is answered.
-            max_credits: Stop sending before the worst case (one credit per query)
-                would exceed this; unsent rows are ``skipped``.
+            max_credits: A cap the server's charges never exceed: a batch is sent only
+                when its worst case (one credit per query) fits what is left, and a batch
+                whose answer was lost counts as fully charged. Unsent rows are
+                ``skipped``.
             rate_limit: Searches per minute of your plan (or ``(searches, seconds)``),
                 when no ``client`` is given; None learns it from 429s.
             daily_limit: Searches per UTC day this call may use, when no ``client``.
@@ -146,10 +157,17 @@ class SalesQLAccessor:
             progress: Show a progress bar (a widget in Jupyter).
             dtype_backend: pandas only: ``"numpy_nullable"`` (``string``, ``boolean``,
                 ``Int64``) or ``"pyarrow"`` (``ArrowDtype``) result columns.
+            strict: Raise `RunStoppedError` (carrying the frame as ``.partial``) when the
+                run stops early, instead of warning and returning the frame.
 
         Returns:
             The input frame (same type, length, order and index) with ``<prefix>status``,
-            ``<prefix>error`` and the result columns appended.
+            ``<prefix>error`` and the result columns appended. Every answer that arrived
+            is in it, also when the run stopped early (a `RunStoppedWarning` says why).
+
+        Raises:
+            InvalidArgumentError: A wrong argument; nothing was sent.
+            RunInterrupted: Ctrl-C; the partial frame is on ``.partial``.
 
         Examples:
             >>> import pandas as pd, salesql_frames
@@ -171,14 +189,16 @@ class SalesQLAccessor:
             match_if_direct_email=match_if_direct_email,
             match_if_direct_phone=match_if_direct_phone,
         )
+        output = OutputOptions(
+            how=how, explode=explode, prefix=prefix, dtype_backend=dtype_backend,
+            widths=widths_of(max_emails=max_emails, max_phones=max_phones, max_work=max_work),
+        )
         options = RunOptions(
             client=client, api_key=api_key, base_url=base_url, cache=cache,
             max_credits=max_credits, rate_limit=rate_limit, daily_limit=daily_limit,
-            concurrency=concurrency, progress=progress,
+            concurrency=concurrency, progress=progress, strict=strict,
         )
-        widths = Widths(emails=max_emails, phones=max_phones, work=max_work)
-        return run_enrichment(self._frame, plan, how=how, explode=explode, widths=widths,
-                              prefix=prefix, dtype_backend=dtype_backend, options=options).frame
+        return run_enrichment(self._frame, plan, output=output, options=options).frame
 
     # -- organizations ---------------------------------------------------------------
 
@@ -221,6 +241,7 @@ class SalesQLAccessor:
         prefix: str = C.DEFAULT_PREFIX,
         progress: bool = True,
         dtype_backend: DtypeBackend = "numpy_nullable",
+        strict: bool = False,
     ) -> Any:
         """Enrich every row with the SalesQL organization it describes.
 
@@ -243,6 +264,8 @@ class SalesQLAccessor:
             prefix: Prefix of the result columns.
             progress: Show a progress bar.
             dtype_backend: pandas only, as in `enrich_persons`.
+            strict: Raise instead of warning when the run stops early (see
+                `enrich_persons`).
 
         Returns:
             The input frame with ``<prefix>status``, ``<prefix>error`` and
@@ -264,13 +287,13 @@ class SalesQLAccessor:
             organization_domain=organization_domain,
             only_missing=only_missing,
         )
+        output = OutputOptions(prefix=prefix, dtype_backend=dtype_backend)
         options = RunOptions(
             client=client, api_key=api_key, base_url=base_url, cache=cache,
             max_credits=max_credits, rate_limit=rate_limit, daily_limit=daily_limit,
-            concurrency=concurrency, progress=progress,
+            concurrency=concurrency, progress=progress, strict=strict,
         )
-        return run_enrichment(self._frame, plan, prefix=prefix, dtype_backend=dtype_backend,
-                              options=options).frame
+        return run_enrichment(self._frame, plan, output=output, options=options).frame
 
     # -- estimates -------------------------------------------------------------------
 

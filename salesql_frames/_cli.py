@@ -24,6 +24,7 @@ from ._client import Client
 from ._exceptions import (
     MappingError,
     MissingAPIKeyError,
+    RunInterrupted,
     RunStoppedWarning,
     SalesQLError,
     SalesQLWarning,
@@ -156,6 +157,11 @@ def _add_enrich(commands: Subparsers, spec: KindSpec) -> None:
     files.add_argument("--input-format", choices=FORMATS, help="override the input extension")
     files.add_argument("--output-format", choices=FORMATS, help="override the output extension")
     files.add_argument("--sheet", metavar="NAME", help="XLSX sheet to read (default: the first)")
+    files.add_argument(
+        "--allow-formulas", action="store_true",
+        help="CSV/TSV output: write API values that look like formulas (=..., @..., +SUM...) "
+        "as they are, not prefixed with '",
+    )
 
     columns = command.add_argument_group("columns")
     columns.add_argument(
@@ -394,7 +400,13 @@ def _client(args: argparse.Namespace) -> Iterator[Client]:
 
 
 def _enrich(args: argparse.Namespace) -> int:
-    from ._enrich import RunOptions, estimate_frame, plan_frame, run_enrichment
+    from ._enrich import (
+        OutputOptions,
+        RunOptions,
+        estimate_frame,
+        plan_frame,
+        run_enrichment,
+    )
 
     spec: KindSpec = args.spec
     mapping = parse_mapping(args.map, spec)
@@ -418,9 +430,19 @@ def _enrich(args: argparse.Namespace) -> int:
                              progress=not args.quiet)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            result = run_enrichment(table.frame, plan, how=how, explode=explode,
-                                    options=options)
-    written = write_table(result.frame, output, fmt=out_format)
+            try:
+                result = run_enrichment(table.frame, plan, options=options,
+                                        output=OutputOptions(how=how, explode=explode))
+            except RunInterrupted as interrupt:
+                partial = write_table(interrupt.partial, output, fmt=out_format,
+                                      neutralize_formulas=not args.allow_formulas)
+                _say(f"interrupted: partial output written to {partial} (unsent rows are "
+                     "'skipped'); run the same command again to send the rest"
+                     + ("" if cache is False else ": answers already received come from "
+                        "the result store"))
+                return EXIT_INTERRUPTED
+    written = write_table(result.frame, output, fmt=out_format,
+                          neutralize_formulas=not args.allow_formulas)
     print("\n\n".join([table.describe(), repr(plan), str(result.summary),
                        f"wrote {written.resolve()} ({len(result.frame):,} rows)"]))
     return _report_warnings(caught, written, result.summary.skipped, resumable=cache is not False)

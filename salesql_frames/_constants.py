@@ -20,6 +20,8 @@ PATH_ALLOWANCE: Final = "/allowance"
 
 #: Longest value accepted for one query parameter; longer is surely not a name or URL.
 MAX_PARAM_LENGTH: Final = 2048
+#: Longest quotation of a cell in a row's ``<prefix>error`` reason.
+MAX_QUOTED_CELL: Final = 80
 
 # Timeouts (seconds). Never None: a silent server must not hang a notebook.
 CONNECT_TIMEOUT: Final = 5.0
@@ -63,8 +65,10 @@ FOUND_TTL: Final = 30 * 24 * 3600.0
 NOT_FOUND_TTL: Final = 7 * 24 * 3600.0
 #: Keys looked up per statement: SQLite's limit on host parameters is 999 on old builds.
 SQLITE_MAX_PARAMS: Final = 900
-#: Seconds a store operation waits for another connection's write lock.
-STORE_LOCK_TIMEOUT: Final = 30.0
+#: Seconds a store operation waits for another connection's write lock before it raises
+#: `StoreError`: the one knob for waiting on the store. Runs hold the lock for
+#: milliseconds per batch, so waiting longer means something is wrong with the file.
+STORE_LOCK_TIMEOUT: Final = 5.0
 
 # Pacing.
 #: The window a bare ``rate_limit=N`` means (searches per minute), and the one assumed
@@ -83,7 +87,13 @@ ADAPTIVE_INCREASE: Final = 0.05
 #: searches are spread across the window instead of sent in one burst.
 BATCH_SHARE_OF_WINDOW: Final = 1 / 6
 #: On KeyboardInterrupt, how long to wait for batches in flight to be answered and stored.
-INTERRUPT_GRACE_SECONDS: Final = 5.0
+INTERRUPT_GRACE_SECONDS: Final = 2.0
+#: How long the run's thread blocks at once while batches are in flight: short, so
+#: Ctrl-C is seen at once whatever SIGINT handler another library installed.
+WAIT_SLICE_SECONDS: Final = 0.1
+#: Batches in a row without a usable answer (lost, timed out, malformed) that stop a
+#: run: the circuit breaker. Each of them may have been charged.
+UNKNOWN_OUTCOME_STREAK: Final = 3
 
 # Flattening.
 #: Records converted per ``pyarrow.array`` call. A chunk whose fast conversion fails
@@ -94,3 +104,41 @@ CHUNK_ROWS: Final = 16_384
 #: SPARSE_MIN_ABSENT of the record type's fields. See ``_decode._narrowed``.
 SPARSE_SAMPLE: Final = 64
 SPARSE_MIN_ABSENT: Final = 4
+
+# Spreadsheet safety: formula-like text in CSV/TSV output (``_io.formula_like``).
+#: Text starting with one of ``= @ + -``, a tab or a carriage return is taken for a
+#: formula by spreadsheet programs (OWASP, "CSV Injection")...
+FORMULA_START_PATTERN: Final = r"^[=@+\-\t\r]"
+#: ...unless it is phone-like: ``+`` or ``-`` alone, or followed by a digit, space,
+#: parenthesis or dot, then only digits, spaces, parentheses, dots, hyphens and slashes
+#: (``+1 415-555-0100``, ``+49 (0)30 123456``, ``-5``). RE2 syntax: ``$`` is the end.
+PHONE_LIKE_PATTERN: Final = r"^[+\-](?:[0-9 ().][0-9 ().\-/]*)?$"
+#: Prefixed to a formula-like cell so that it is shown as text (OWASP's advice).
+FORMULA_ESCAPE: Final = "'"
+
+# Store claims: concurrent runs on one store never send the same query twice.
+#: Seconds a run's claim on a key lasts (``ResultStore.claim``) unless its owner is seen
+#: to be dead first. It covers one batch's worst case at the default settings: 3 attempts
+#: x (5 s connect + 60 s write + 60 s read) + 2 Retry-After waits of 120 s + a pacing
+#: window of 60 s = 11 min, with room to spare. A claim of a dead process on this host
+#: is void at once, so the lease only matters for a live run, or one on another host.
+STORE_CLAIM_LEASE: Final = 15 * 60.0
+#: Seconds between two looks at keys another run has claimed (``Claim.busy``).
+STORE_CLAIM_POLL: Final = 0.5
+
+# Money safety in the client: what a request may take and what an answer may be.
+#: Longest API key accepted; a longer value is not a key (a pasted file, a token dump).
+MAX_API_KEY_LENGTH: Final = 1024
+#: Seconds added to connect + read timeout to make one attempt's total deadline
+#: (``_client._config.total_deadline``): the read timeout bounds each read, not the
+#: response, so a server trickling bytes would otherwise hold a request forever.
+DEADLINE_MARGIN: Final = 1.0
+#: Largest response body read (after decompression); a larger one, or a Content-Length
+#: above it, is refused unread. A full bulk answer is well under 1 MiB.
+MAX_RESPONSE_BYTES: Final = 32 * 1024 * 1024
+#: Deepest nesting of arrays and objects accepted in an answer (a record is about 4 deep).
+MAX_JSON_DEPTH: Final = 64
+#: Redirects that keep the method and the body. The client follows one only to add a
+#: trailing slash on the same server (what web frameworks answer for a path without
+#: one); every other redirect is an error naming the base URL to fix.
+METHOD_KEEPING_REDIRECTS: Final = frozenset({307, 308})

@@ -14,14 +14,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import _constants as C
+from . import _validate as V
 from ._assemble import How, assemble, check_shape
 from ._client import Client, RateLimit
 from ._estimate import Estimate, estimate
-from ._exceptions import InvalidArgumentError
-from ._frames import DtypeBackend, adapt
+from ._exceptions import InvalidArgumentError, RunInterrupted, RunStoppedError
+from ._frames import DTYPE_BACKENDS, DtypeBackend, Frame, adapt
 from ._kinds import KindSpec
 from ._plan import Plan, build_plan
-from ._schema import ExplodeTarget, Widths
+from ._schema import DEFAULT_WIDTHS, ExplodeTarget, Widths
 from ._send import Outcomes, send
 from ._store import ResultStore, resolve_store
 from ._summary import RunSummary
@@ -29,11 +30,13 @@ from ._summary import RunSummary
 __all__ = [
     "Cache",
     "Enrichment",
+    "OutputOptions",
     "RunOptions",
     "estimate_frame",
     "plan_frame",
     "run_enrichment",
     "session",
+    "widths_of",
 ]
 
 #: ``cache=`` takes a path, True/None (the default store), False (none), or a store.
@@ -42,7 +45,10 @@ Cache = bool | str | os.PathLike[str] | ResultStore | None
 
 @dataclass(frozen=True)
 class RunOptions:
-    """How to reach the API and how hard to push it (see ``enrich_persons``)."""
+    """How to reach the API and how hard to push it (see ``enrich_persons``).
+
+    Checked when made, so a wrong option raises before anything is sent.
+    """
 
     client: Client | None = None
     api_key: str | None = None
@@ -53,6 +59,78 @@ class RunOptions:
     daily_limit: int | None = None
     concurrency: int = C.DEFAULT_CONCURRENCY
     progress: bool = True
+    strict: bool = False
+
+    def __post_init__(self) -> None:
+        V.instance("client", self.client, Client, "a salesql_frames.Client")
+        V.instance("api_key", self.api_key, str, "a str")
+        V.instance("base_url", self.base_url, str, "a str")
+        if not (self.cache is None or isinstance(self.cache, (bool, ResultStore))
+                or V.path_like(self.cache)):
+            V.instance("cache", self.cache, (bool, str, os.PathLike, ResultStore),
+                       "a path, True, False or a ResultStore")
+        if self.max_credits is not None:
+            object.__setattr__(self, "max_credits",
+                               V.whole_number("max_credits", self.max_credits))
+        if self.daily_limit is not None:
+            object.__setattr__(self, "daily_limit",
+                               V.whole_number("daily_limit", self.daily_limit, minimum=1))
+        object.__setattr__(self, "concurrency",
+                           V.whole_number("concurrency", self.concurrency, minimum=1))
+        V.boolean("progress", self.progress)
+        V.boolean("strict", self.strict)
+        if self.client is not None:
+            given = {"api_key": self.api_key, "base_url": self.base_url,
+                     "rate_limit": self.rate_limit, "daily_limit": self.daily_limit}
+            clash = [name for name, value in given.items() if value is not None]
+            if clash:
+                raise InvalidArgumentError(
+                    f"pass either client= or {', '.join(clash)}=, not both "
+                    "(set them on the Client instead)"
+                )
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """The shape of the result (see ``enrich_persons``); checked when made.
+
+    Attributes:
+        how: ``"wide"`` or ``"long"``.
+        explode: The list exploded into rows, with ``how="long"``.
+        widths: Numbered columns per list, in wide output.
+        prefix: Prefix of the result columns.
+        dtype_backend: pandas only: ``"numpy_nullable"`` or ``"pyarrow"`` dtypes.
+    """
+
+    how: How = "wide"
+    explode: ExplodeTarget | None = None
+    widths: Widths = DEFAULT_WIDTHS
+    prefix: str = C.DEFAULT_PREFIX
+    dtype_backend: DtypeBackend = "numpy_nullable"
+
+    def __post_init__(self) -> None:
+        V.text("prefix", self.prefix)
+        V.choice("dtype_backend", self.dtype_backend, DTYPE_BACKENDS)
+        V.instance("widths", self.widths, Widths, "a Widths")
+
+    def check(self, spec: KindSpec, frame: Frame) -> None:
+        """Check the shape against the kind and the frame (its flags), before sending."""
+        check_shape(spec, self.how, self.explode)
+        if self.how == "long" and not frame.allows_repeated_labels:
+            raise InvalidArgumentError(
+                'how="long" repeats each row\'s index label once per item, and this frame '
+                "has allows_duplicate_labels=False: use how=\"wide\", or "
+                "df.set_flags(allows_duplicate_labels=True)"
+            )
+
+
+def widths_of(*, max_emails: object, max_phones: object, max_work: object) -> Widths:
+    """`Widths` from the accessors' arguments, an error naming the argument otherwise."""
+    return Widths(
+        emails=V.whole_number("max_emails", max_emails),
+        phones=V.whole_number("max_phones", max_phones),
+        work=V.whole_number("max_work", max_work),
+    )
 
 
 @dataclass(frozen=True)
@@ -91,15 +169,21 @@ def run_enrichment(
     frame: Any,
     plan: Plan,
     *,
-    how: How = "wide",
-    explode: ExplodeTarget | None = None,
-    widths: Widths | None = None,
-    prefix: str = C.DEFAULT_PREFIX,
-    dtype_backend: DtypeBackend = "numpy_nullable",
+    output: OutputOptions = OutputOptions(),
     options: RunOptions = RunOptions(),
 ) -> Enrichment:
-    """Send ``plan`` and return the enriched frame with what happened."""
-    check_shape(plan.spec, how, explode)
+    """Send ``plan`` and return the enriched frame with what happened.
+
+    Everything is checked before the first request. After it, the frame always comes
+    back with every answer that arrived; a run that stopped early warns, or with
+    ``strict=True`` raises `RunStoppedError` carrying the frame.
+
+    Raises:
+        RunInterrupted: Ctrl-C; it carries the partial frame.
+        RunStoppedError: ``strict=True`` and the run stopped early.
+    """
+    adapted = adapt(frame, output.dtype_backend)
+    output.check(plan.spec, adapted)
     with session(options) as (client, store):
         outcomes = send(
             plan,
@@ -108,11 +192,20 @@ def run_enrichment(
             concurrency=options.concurrency,
             max_credits=options.max_credits,
             progress=options.progress,
+            warn=not options.strict,
         )
     enriched = assemble(
-        adapt(frame, dtype_backend), plan, outcomes, how=how, explode=explode, widths=widths,
-        prefix=prefix,
+        adapted, plan, outcomes, how=output.how, explode=output.explode,
+        widths=output.widths, prefix=output.prefix,
     )
+    if outcomes.interrupted:
+        raise RunInterrupted(
+            f"interrupted: {outcomes.sent:,} queries were answered and kept; "
+            "the partial frame is on this exception's .partial", partial=enriched
+        )
+    if options.strict and outcomes.stopped is not None:
+        raise RunStoppedError(f"run stopped: {outcomes.stopped}", partial=enriched,
+                              reason=outcomes.stopped, category=outcomes.stop_warning)
     return Enrichment(enriched, plan, outcomes)
 
 
@@ -120,15 +213,6 @@ def run_enrichment(
 def session(options: RunOptions) -> Iterator[tuple[Client, ResultStore | None]]:
     """The client (the caller's, or one made and closed here) and the result store."""
     client = options.client
-    if client is not None:
-        given = {"api_key": options.api_key, "base_url": options.base_url,
-                 "rate_limit": options.rate_limit, "daily_limit": options.daily_limit}
-        clash = [name for name, value in given.items() if value is not None]
-        if clash:
-            raise InvalidArgumentError(
-                f"pass either client= or {', '.join(clash)}=, not both "
-                "(set them on the Client instead)"
-            )
     with contextlib.ExitStack() as stack:
         if client is None:
             client = stack.enter_context(

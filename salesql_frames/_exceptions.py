@@ -8,8 +8,10 @@ Every error derives from `SalesQLError`, so one ``except`` clause catches them a
     │   │   ├── InvalidArgumentTypeError an argument has a wrong type (also TypeError)
     │   │   ├── InvalidQueryError        a query fails local validation
     │   │   └── MappingError             columns cannot be mapped to API parameters
-    │   └── MissingAPIKeyError           no key configured (also AuthenticationError)
+    │   ├── MissingAPIKeyError           no key configured (also AuthenticationError)
+    │   └── StoreError                   the result store cannot be opened, read or written
     ├── SpreadsheetError                 a file cannot be read or written (also ValueError)
+    ├── RunStoppedError                  a strict run stopped early; .partial has the frame
     ├── APIConnectionError               the request never got a response
     │   └── APITimeoutError
     ├── ResponseError                    a 2xx body that is not what the reference promises
@@ -22,14 +24,21 @@ Every error derives from `SalesQLError`, so one ``except`` clause catches them a
         │   └── QuotaExhaustedError      429 for the daily cap
         └── ServerError                  5xx
 
-Every error of the first two branches is raised before anything is sent. Argument
-errors stay ``ValueError`` / ``TypeError`` too, so code that catches those keeps working.
-Messages and attributes never hold the API key or request headers.
+Every error of the first two branches is raised before anything is sent; a store
+that cannot be written once a run has sent something is a `StoreWarning` instead, and
+the run goes on without it. Argument errors stay ``ValueError`` / ``TypeError`` too, so
+code that catches those keeps working. Messages and attributes never hold the API key
+or request headers.
+
+Ctrl-C during a run raises `RunInterrupted`, a ``KeyboardInterrupt`` (not an error)
+that carries the partial frame in ``.partial``.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
 
 __all__ = [
     "APIConnectionError",
@@ -48,11 +57,15 @@ __all__ = [
     "QuotaExhaustedWarning",
     "RateLimitError",
     "ResponseError",
+    "RunInterrupted",
+    "RunStoppedError",
     "RunStoppedWarning",
     "SalesQLError",
     "SalesQLWarning",
     "ServerError",
     "SpreadsheetError",
+    "StoreError",
+    "StoreWarning",
 ]
 
 
@@ -82,8 +95,77 @@ class MappingError(InvalidArgumentError):
     """The frame's columns cannot be mapped to API parameters as asked."""
 
 
+class StoreError(ConfigurationError):
+    """The result store cannot be opened, read or written; nothing was lost.
+
+    Raised for every SQLite or file-system failure of the store, and for a write lock
+    another connection holds longer than the store's ``lock_timeout``. The message
+    says what happened and what to do: ``cache=False``, another path, free disk space,
+    or delete a corrupt file.
+
+    Attributes:
+        path: The store's file.
+        operation: ``"open"``, ``"read"`` or ``"write"`` (claims and releases are writes).
+    """
+
+    def __init__(
+        self, message: str, *, path: Path, operation: Literal["open", "read", "write"]
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.operation = operation
+
+    def __reduce__(self) -> tuple[object, ...]:
+        state = {"path": self.path, "operation": self.operation}
+        return (_rebuild, (type(self), str(self), state))
+
+
 class SpreadsheetError(SalesQLError, ValueError):
     """A file cannot be read or written as the spreadsheet it should be."""
+
+
+class RunStoppedError(SalesQLError):
+    """A run with ``strict=True`` stopped early: what `RunStoppedWarning` says otherwise.
+
+    Nothing that arrived is lost: ``partial`` is the frame the run would have returned,
+    every answered row filled, the others ``skipped`` (or ``error``) with the reason.
+
+    Attributes:
+        partial: The enriched frame, of the caller's type.
+        reason: Why the run stopped.
+        category: The warning a non-strict run would have issued
+            (`RunStoppedWarning` or `QuotaExhaustedWarning`).
+    """
+
+    def __init__(self, message: str, *, partial: object, reason: str,
+                 category: type[Warning]) -> None:
+        super().__init__(message)
+        self.partial: Any = partial
+        self.reason = reason
+        self.category = category
+
+    def __reduce__(self) -> tuple[object, ...]:
+        state = {"partial": self.partial, "reason": self.reason, "category": self.category}
+        return (_rebuild, (type(self), str(self), state))
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a run: a ``KeyboardInterrupt`` that carries what arrived.
+
+    The batches in flight got a short grace to be answered and stored; ``partial`` is
+    the frame with every answered row, the others ``skipped``. In Jupyter the last
+    exception is ``sys.last_value``: ``partial = sys.last_value.partial``.
+
+    Attributes:
+        partial: The enriched frame, of the caller's type.
+    """
+
+    def __init__(self, message: str, *, partial: object) -> None:
+        super().__init__(message)
+        self.partial: Any = partial
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), str(self), {"partial": self.partial}))
 
 
 class InvalidQueryError(InvalidArgumentError):
@@ -123,7 +205,8 @@ class ResponseError(SalesQLError):
     """A success status with a body that breaks the contract.
 
     The body is not JSON, has the wrong shape, or a bulk answer does not have one
-    item per query. Nothing from such a response is used.
+    item per query. Also raised, whatever the status, for a body over the size cap (32
+    MiB) or nested too deeply. Nothing from such a response is used.
 
     Attributes:
         path: The endpoint path.
@@ -253,9 +336,19 @@ class QuotaExhaustedWarning(RunStoppedWarning):
     """A run stopped early at the daily cap; unsent rows are marked ``skipped``."""
 
 
-def _rebuild(cls: type[SalesQLError], message: str, state: dict[str, object]) -> SalesQLError:
+class StoreWarning(SalesQLWarning):
+    """The result store failed during a run; the run went on without it.
+
+    The answers are in the returned frame, but those not stored would be paid for
+    again by another run. The message names the store's file and the failure.
+    """
+
+
+def _rebuild(
+    cls: type[BaseException], message: str, state: dict[str, object]
+) -> BaseException:
     """Unpickle an error with keyword-only attributes."""
     error = cls.__new__(cls)
-    Exception.__init__(error, message)
+    BaseException.__init__(error, message)
     error.__dict__.update(state)
     return error

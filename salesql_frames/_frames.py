@@ -17,9 +17,11 @@ import pyarrow as pa
 
 from ._exceptions import InvalidArgumentTypeError, MappingError
 
-__all__ = ["Frame", "adapt"]
+__all__ = ["DTYPE_BACKENDS", "DtypeBackend", "Frame", "adapt"]
 
 DtypeBackend = Literal["numpy_nullable", "pyarrow"]
+#: The ``dtype_backend=`` values.
+DTYPE_BACKENDS: tuple[DtypeBackend, ...] = ("numpy_nullable", "pyarrow")
 
 
 class Frame(Protocol):
@@ -30,6 +32,11 @@ class Frame(Protocol):
 
     @property
     def height(self) -> int: ...
+
+    @property
+    def allows_repeated_labels(self) -> bool:
+        """Whether rows may be repeated (long output repeats each row's labels)."""
+        ...
 
     def strings(self, column: str) -> tuple[pa.Array, np.ndarray]:
         """The column as an Arrow string array, plus a mask of non-text cells."""
@@ -99,6 +106,10 @@ class _Adapter:
     def height(self) -> int:
         return len(self.frame)
 
+    @property
+    def allows_repeated_labels(self) -> bool:
+        return True
+
     def with_results(self, results: pa.Table) -> Any:
         return self._beside(self._without(results.column_names), results)
 
@@ -127,6 +138,10 @@ class PandasFrame(_Adapter):
     def __init__(self, frame: Any, dtype_backend: DtypeBackend) -> None:
         super().__init__(frame)
         self.dtype_backend = dtype_backend
+
+    @property
+    def allows_repeated_labels(self) -> bool:
+        return bool(self.frame.flags.allows_duplicate_labels)
 
     def strings(self, column: str) -> tuple[pa.Array, np.ndarray]:
         import pandas as pd

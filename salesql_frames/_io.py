@@ -11,7 +11,9 @@ UTF-8 (with or without BOM) or Windows-1252, separated by commas, semicolons or 
 Writing goes through a temporary file renamed into place, so an existing output is
 never left half-written. XLSX output has a bold, frozen header row, a filter, readable
 column widths, timezone-aware datetimes as naive UTC (Excel stores no timezone), and
-text starting with ``=`` kept as text, never as a formula.
+text starting with ``=`` kept as text, never as a formula. CSV and TSV have no such
+cell type: there, formula-like text in the result columns is prefixed with ``'``
+(see `defuse_formulas`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from xml.etree.ElementTree import ParseError
 import numpy as np
 import pandas as pd
 
+from . import _constants as C
 from ._exceptions import SpreadsheetError
 
 __all__ = [
@@ -38,7 +41,9 @@ __all__ = [
     "Format",
     "SpreadsheetError",
     "Table",
+    "defuse_formulas",
     "format_of",
+    "formula_like",
     "read_table",
     "write_table",
 ]
@@ -254,6 +259,8 @@ def write_table(
     *,
     fmt: str | None = None,
     sheet_name: str = "enriched",
+    neutralize_formulas: bool = True,
+    prefix: str = C.DEFAULT_PREFIX,
 ) -> Path:
     """Write ``frame`` (without its index) and return the path written.
 
@@ -263,6 +270,9 @@ def write_table(
         fmt: ``"csv"``, ``"tsv"``, ``"xlsx"`` or ``"parquet"``; by default from the
             extension.
         sheet_name: XLSX only: the sheet's name.
+        neutralize_formulas: CSV/TSV only: prefix formula-like text in the columns
+            named ``prefix*`` with ``'`` (`defuse_formulas`); False writes it raw.
+        prefix: The result columns' prefix; ``""`` means every column.
 
     Raises:
         SpreadsheetError: The format is unknown, or the data does not fit the format.
@@ -272,16 +282,142 @@ def write_table(
     kind = format_of(target, fmt, option="--output-format")
     if not target.parent.is_dir():
         raise SpreadsheetError(f"cannot write {target}: folder {target.parent} does not exist")
+    if neutralize_formulas and kind in ("csv", "tsv"):
+        frame = defuse_formulas(frame, prefix)
+    line_end = _line_end(frame) if kind in ("csv", "tsv") else None
     with _replacing(target) as temporary:
         if kind == "csv":
-            frame.to_csv(temporary, index=False)
+            frame.to_csv(temporary, index=False, lineterminator=line_end)
         elif kind == "tsv":
-            frame.to_csv(temporary, index=False, sep="\t")
+            frame.to_csv(temporary, index=False, sep="\t", lineterminator=line_end)
         elif kind == "parquet":
             frame.to_parquet(temporary, index=False)
         else:
             write_xlsx(frame, temporary, sheet_name=sheet_name)
     return target
+
+
+def formula_like(cells: Any) -> np.ndarray:
+    """Which text cells a spreadsheet program would take for a formula.
+
+    A cell is formula-like when it starts with ``=``, ``@``, a tab or a carriage return,
+    or with ``+`` or ``-`` unless it is phone-like: the sign alone, or the sign then a
+    digit, space, parenthesis or dot, then only digits, spaces, parentheses, dots,
+    hyphens and slashes. A phone-like cell is at most arithmetic on numbers: no function,
+    no cell reference. Vectorized: two regular-expression passes of ``pyarrow.compute``.
+
+    Args:
+        cells: An Arrow string array (or chunked array); nulls are not formula-like.
+
+    Returns:
+        A NumPy bool array, one entry per cell.
+
+    Examples:
+        >>> import pyarrow as pa
+        >>> cells = ['=HYPERLINK("http://x")', "@SUM(1+1)", "-1+2", "+SUM(1)",
+        ...          "+1 415-555-0100", "+49 (0)30 123456", "-", "-5", "Acme", None]
+        >>> formula_like(pa.array(cells)).tolist()
+        [True, True, True, True, False, False, False, False, False, False]
+    """
+    import pyarrow.compute as pc
+
+    starts = pc.match_substring_regex(cells, C.FORMULA_START_PATTERN)
+    phone = pc.match_substring_regex(cells, C.PHONE_LIKE_PATTERN)
+    risky = pc.and_not(starts, phone).fill_null(False)
+    return np.asarray(risky.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def defuse_formulas(frame: pd.DataFrame, prefix: str = C.DEFAULT_PREFIX) -> pd.DataFrame:
+    """``frame`` with each `formula_like` text cell of its ``prefix*`` columns prefixed.
+
+    The prefix is ``'`` (OWASP's advice for CSV injection): spreadsheet programs then
+    show the cell as text. Only text columns are scanned, each with Arrow compute;
+    the caller's frame is never changed, and is returned as is when nothing is
+    formula-like. A prefixed cell starts with ``'``, so defusing twice changes nothing.
+
+    Args:
+        frame: The data to write.
+        prefix: Only columns whose name starts with it are scanned; ``""`` scans all.
+
+    Returns:
+        The frame to write.
+
+    Examples:
+        >>> frame = pd.DataFrame({"Note": ["=1+1"], "salesql_title": ["=1+1"]})
+        >>> defuse_formulas(frame).to_dict("records")
+        [{'Note': '=1+1', 'salesql_title': "'=1+1"}]
+    """
+    fixed: dict[int, pd.Series[Any]] = {}
+    for i, name in enumerate(frame.columns):
+        if str(name).startswith(prefix):
+            column = _defused(frame.iloc[:, i])
+            if column is not None:
+                fixed[i] = column
+    if not fixed:
+        return frame
+    out = cast("pd.DataFrame", frame.copy(deep=False))
+    for i, column in fixed.items():
+        out.isetitem(i, column.array)
+    return out
+
+
+def _defused(column: pd.Series[Any]) -> pd.Series[Any] | None:
+    """The column with its formula-like cells prefixed, or None if it has none."""
+    cells = _text_cells(column)
+    if cells is None:
+        return None
+    risky = formula_like(cells)
+    if not risky.any():
+        return None
+    import pyarrow.compute as pc
+
+    rows = np.flatnonzero(risky)
+    prefixed = pc.utf8_replace_slice(cells.take(rows), 0, 0, C.FORMULA_ESCAPE)
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        column = column.astype(object)
+    out = cast("pd.Series[Any]", column.copy())
+    out.iloc[rows] = prefixed.to_numpy(zero_copy_only=False)
+    return out
+
+
+def _text_cells(column: pd.Series[Any]) -> Any:
+    """A column's text cells as an Arrow string array (other cells null), or None."""
+    import pyarrow as pa
+
+    dtype = column.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        column = column.astype(object)
+    elif isinstance(dtype, pd.ArrowDtype):
+        if not (pa.types.is_string(dtype.pyarrow_dtype)
+                or pa.types.is_large_string(dtype.pyarrow_dtype)):
+            return None
+    elif not isinstance(dtype, pd.StringDtype) and not pd.api.types.is_object_dtype(dtype):
+        return None
+    try:
+        cells = pa.array(column, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        # An object column mixing text with other values: keep the text only.
+        is_text = np.fromiter((isinstance(v, str) for v in column), bool, len(column))
+        cells = pa.array(column.where(is_text, None), type=pa.large_string(), from_pandas=True)
+    if not (pa.types.is_string(cells.type) or pa.types.is_large_string(cells.type)):
+        return None
+    return cells
+
+
+def _line_end(frame: pd.DataFrame) -> str | None:
+    """CRLF if a text cell holds a carriage return (CR), else None (the default).
+
+    The CSV writer quotes a cell only for the characters of its line end: with LF
+    alone, a bare CR would be written unquoted and end the row there (and text after
+    it, such as ``=cmd|...``, would start a new row: a formula no prefix can defuse).
+    """
+    import pyarrow.compute as pc
+
+    for i in range(frame.shape[1]):
+        cells = _text_cells(frame.iloc[:, i])
+        if cells is not None and pc.any(pc.match_substring(cells, "\r")).as_py():
+            return "\r\n"
+    return None
 
 
 @contextlib.contextmanager
@@ -432,19 +568,26 @@ def read_spreadsheet(
 
 def write_spreadsheet(
     frame: Any, path: str | os.PathLike[str], *, format: str | None = None,
-    sheet_name: str = "enriched",
+    sheet_name: str = "enriched", neutralize_formulas: bool = True,
+    prefix: str = C.DEFAULT_PREFIX,
 ) -> Path:
     """Write an enriched frame (pandas or polars) where Excel and others can open it.
 
     XLSX output gets readable column widths, a frozen header, and timezone-aware
     datetimes as naive UTC (``DataFrame.to_excel`` refuses those); the file is replaced
-    atomically.
+    atomically. In CSV and TSV output, text in the result columns that a spreadsheet
+    program would run as a formula (``=HYPERLINK(...)``, ``@SUM(...)``, ``-1+2``) is
+    prefixed with ``'``; phone numbers such as ``+1 415-555-0100`` and your own columns
+    are written as they are. XLSX never turns text into a formula.
 
     Args:
         frame: A pandas or polars DataFrame (the index is not written).
         path: A ``.csv``, ``.tsv``, ``.xlsx`` or ``.parquet`` file.
         format: Override the format the extension implies.
         sheet_name: XLSX only: the sheet's name.
+        neutralize_formulas: CSV/TSV only: False writes formula-like text raw.
+        prefix: The result columns' prefix, as given to ``enrich_*``: only columns
+            whose name starts with it are neutralized (``""``: every column).
 
     Returns:
         The path written.
@@ -455,10 +598,16 @@ def write_spreadsheet(
         >>> path = pathlib.Path(tempfile.mkdtemp()) / "enriched.xlsx"
         >>> salesql_frames.write_spreadsheet(pd.DataFrame({"When": when}), path).name
         'enriched.xlsx'
+        >>> frame = pd.DataFrame({"Note": ["=1+1"], "salesql_title": ["=1+1"]})
+        >>> print(salesql_frames.write_spreadsheet(frame, path.with_suffix(".csv")).read_text())
+        Note,salesql_title
+        =1+1,'=1+1
+        <BLANKLINE>
     """
     if not isinstance(frame, pd.DataFrame):
         to_pandas = getattr(frame, "to_pandas", None)
         if to_pandas is None:
             raise SpreadsheetError(f"expected a pandas or polars DataFrame, got {type(frame)}")
         frame = to_pandas()
-    return write_table(frame, path, fmt=format, sheet_name=sheet_name)
+    return write_table(frame, path, fmt=format, sheet_name=sheet_name,
+                       neutralize_formulas=neutralize_formulas, prefix=prefix)

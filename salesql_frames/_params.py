@@ -2,14 +2,45 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from typing import Final
 
 from ._constants import MAX_PARAM_LENGTH
 from ._exceptions import InvalidQueryError
 from ._kinds import KindSpec
 from ._models import Query
 
-__all__ = ["complete_group", "is_filled", "missing_reason", "validate_query"]
+__all__ = [
+    "CONTROL_CHARACTERS",
+    "complete_group",
+    "is_filled",
+    "missing_reason",
+    "validate_query",
+    "value_problem",
+]
+
+#: C0 and C1 control characters: never part of a name, URL or domain that can be sent.
+CONTROL_CHARACTERS: Final = "[\x00-\x1f\x7f-\x9f]"
+_CONTROL_RE: Final = re.compile(CONTROL_CHARACTERS)
+
+
+def value_problem(text: str) -> str | None:
+    r"""Why a parameter value cannot be sent as it is, or None when it can.
+
+    Examples:
+        >>> value_problem("Ada Lovelace") is None
+        True
+        >>> value_problem("x" * 3000)
+        'is 3,000 characters long; the limit is 2,048'
+        >>> value_problem("Ada\x00")
+        'holds a control character'
+    """
+    if len(text) > MAX_PARAM_LENGTH:
+        return f"is {len(text):,} characters long; the limit is {MAX_PARAM_LENGTH:,}"
+    if _CONTROL_RE.search(text):
+        return "holds a control character"
+    return None
 
 
 def is_filled(value: object) -> bool:
@@ -79,11 +110,9 @@ def validate_query(query: object, spec: KindSpec, *, index: int | None = None) -
                 f"{where}{name} must be a string, got {type(value).__name__}", index=index
             )
         text = value.strip()
-        if len(text) > MAX_PARAM_LENGTH:
-            raise InvalidQueryError(
-                f"{where}{name} is {len(text)} characters long; the limit is {MAX_PARAM_LENGTH}",
-                index=index,
-            )
+        problem = value_problem(text)
+        if problem is not None:
+            raise InvalidQueryError(f"{where}{name} {problem}", index=index)
         if text:
             cleaned[name] = text
     if not any(name in cleaned for name in spec.params):

@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import _constants as C
 from ._canonical_series import map_unique
@@ -20,7 +22,7 @@ from ._frames import Frame
 from ._kinds import KindSpec, dedupe_key
 from ._mapping import resolve_mapping
 from ._models import Query
-from ._params import missing_reason
+from ._params import CONTROL_CHARACTERS, missing_reason, value_problem
 
 __all__ = ["Plan", "build_plan"]
 
@@ -113,7 +115,7 @@ def build_plan(
     notes: dict[int, list[str]] = {}
     for param, column in mapping.items():
         raw, not_text = frame.strings(column)
-        clean = map_unique(raw, spec.canonical[param])
+        clean = _sendable(map_unique(raw, spec.canonical[param]), column, notes)
         values[param] = clean.to_pylist()
         filled[param] = np.asarray(clean.is_valid(), dtype=bool)
         for bad in np.flatnonzero(not_text).tolist():
@@ -123,9 +125,10 @@ def build_plan(
             texts = raw.to_pylist()
             for bad in np.flatnonzero(unusable).tolist():
                 text = texts[bad]
-                if text and text.strip():
+                said = notes.get(bad, [])
+                if text and text.strip() and not any(n.startswith(column) for n in said):
                     notes.setdefault(bad, []).append(
-                        f"{column} {text!r} {spec.unusable[param]}"
+                        f"{column} {_shown(text)} {spec.unusable[param]}"
                     )
 
     skip_reason = _skip_mask(frame, only_missing)
@@ -167,6 +170,30 @@ def build_plan(
             reason = "; ".join(notes[i]) + "; " + reason
         row_status[i], row_error[i] = C.STATUS_INVALID, reason
     return Plan(spec, mapping, n, queries, keys, row_query, row_status, row_error)
+
+
+def _shown(text: str) -> str:
+    """A cell as a reason quotes it: its repr, cut short."""
+    shown = repr(text)
+    return shown if len(shown) <= C.MAX_QUOTED_CELL else shown[: C.MAX_QUOTED_CELL - 3] + "..."
+
+
+def _sendable(clean: pa.Array, column: str, notes: dict[int, list[str]]) -> pa.Array:
+    """``clean`` less the values that cannot be sent (too long, control characters).
+
+    Such a cell makes no trustworthy query: it becomes null here, and its row
+    ``invalid_input`` with the reason (`salesql_frames._params.value_problem`).
+    """
+    too_long = pc.greater(pc.utf8_length(clean), C.MAX_PARAM_LENGTH)
+    unsendable = pc.fill_null(
+        pc.or_(too_long, pc.match_substring_regex(clean, CONTROL_CHARACTERS)), False
+    )
+    if not pc.any(unsendable).as_py():
+        return clean
+    texts = clean.to_pylist()
+    for row in np.flatnonzero(np.asarray(unsendable)).tolist():
+        notes.setdefault(row, []).append(f"{column} {value_problem(texts[row])}")
+    return pc.if_else(unsendable, pa.scalar(None, clean.type), clean)
 
 
 def _skip_mask(frame: Frame, only_missing: str | Sequence[str] | None) -> list[str | None] | None:

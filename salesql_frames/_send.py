@@ -1,47 +1,58 @@
 """Stage 2, send: the plan's unique queries -> outcomes (store, then paced bulk batches).
 
-Budgets and clean stops live here too.
+Budgets and clean stops live here too. Workers (daemon threads, so a running event loop
+in Jupyter is never touched and an abandoned request never holds up the interpreter's
+exit) send one batch each and store its answers before returning, so an answer that was
+paid for survives even if the caller is interrupted while the request is in flight. The
+caller's thread only schedules batches and records outcomes, waiting in short slices so
+Ctrl-C is seen at once whatever SIGINT handler another library installed.
 
-Workers (threads, so a running event loop in Jupyter is never touched) send one batch
-each and store its answers before returning, so an answer that was paid for survives
-even if the caller is interrupted while the request is in flight. The caller's thread
-only schedules batches and records outcomes.
+After the first request a run ends in exactly one way: with outcomes for every query,
+the ones not answered ``skipped`` or ``error`` with the reason, and ``stopped`` saying
+why when it ended early. Only an error before any answer arrived (nothing was paid),
+such as a refused key, is raised.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import threading
+import time
 import warnings
 from collections import deque
-from collections.abc import Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import _constants as C
+from ._budget import Ledger
 from ._client import Client, require_key, send_batch
+from ._client._retry import backoff, outcome_unknown
 from ._exceptions import (
     APIConnectionError,
+    APIStatusError,
+    AuthenticationError,
     ConfigurationError,
-    InvalidArgumentError,
     InvalidRequestError,
     QuotaExhaustedError,
     QuotaExhaustedWarning,
     RateLimitError,
-    ResponseError,
     RunStoppedWarning,
-    ServerError,
+    SalesQLError,
+    StoreError,
+    StoreWarning,
 )
 from ._models import Record
 from ._plan import Plan
 from ._progress import Progress
-from ._store import ResultStore
+from ._store import ResultStore, new_owner
 
 __all__ = ["Outcomes", "classify", "look_up", "row_outcomes", "send"]
 
-#: Failures that mark one batch's rows as errors; the run goes on.
-_BATCH_FAILURES = (ServerError, ResponseError, InvalidRequestError)
-
+logger = logging.getLogger(C.LOGGER_NAME)
 
 @dataclass
 class Outcomes:
@@ -53,8 +64,13 @@ class Outcomes:
         error: Per query: why it is an error or was skipped, else None.
         cached: Queries answered from the result store.
         sent: Queries sent and answered by the server.
-        credits_used: Billable answers received (a person with an email or phone).
+        credits_used: Credits the answers received confirm (a person with an email or
+            phone; every organization found).
+        credits_possible: Credits possibly charged besides: the worst case of batches
+            whose outcome is unknown (lost, timed out, malformed, misaligned).
         stopped: Why the run stopped early, if it did.
+        stop_warning: The warning category for ``stopped``.
+        interrupted: The run ended on Ctrl-C.
     """
 
     items: list[Record | None]
@@ -63,8 +79,10 @@ class Outcomes:
     cached: int = 0
     sent: int = 0
     credits_used: int = 0
+    credits_possible: int = 0
     stopped: str | None = None
     stop_warning: type[Warning] = RunStoppedWarning
+    interrupted: bool = False
 
     @classmethod
     def empty(cls, size: int) -> Outcomes:
@@ -101,91 +119,248 @@ def look_up(plan: Plan, store: ResultStore | None, account: str | None) -> dict[
     return {position: stored[key] for position, key in enumerate(keys) if key in stored}
 
 
+@dataclass
+class _Batch:
+    """Query positions sent together, the credits reserved for them, and their history."""
+
+    positions: list[int]
+    worst: int = 0
+    resent: bool = False
+    delay: float = 0.0
+
+
+def _start(work: Callable[[_Batch], list[Record]], batch: _Batch) -> Future[list[Record]]:
+    """Run ``work(batch)`` in a daemon thread; its future."""
+    future: Future[list[Record]] = Future()
+
+    def target() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(work(batch))
+        except BaseException as exc:  # delivered to the caller's thread
+            future.set_exception(exc)
+
+    threading.Thread(target=target, name="salesql-batch", daemon=True).start()
+    return future
+
+
+@dataclass
 class _Run:
     """One call's sending loop (see `send`)."""
 
-    def __init__(
-        self,
-        plan: Plan,
-        client: Client,
-        store: ResultStore | None,
-        max_credits: int | None,
-        bar: Progress,
-    ) -> None:
-        self.plan = plan
-        self.client = client
-        self.store = store
-        self.max_credits = max_credits
-        self.bar = bar
-        self.account = client.account
-        self.keys = store_keys(plan, self.account)
-        self.outcomes = Outcomes.empty(plan.unique_queries)
-        self.pending: deque[int] = deque()
-        self.split: deque[list[int]] = deque()  # halves of a batch the server refused
-        self.split_since_success = False
+    plan: Plan
+    client: Client
+    store: ResultStore | None
+    ledger: Ledger
+    bar: Progress
+    account: str | None = None
+    keys: list[str] = field(default_factory=list)
+    outcomes: Outcomes = field(default_factory=lambda: Outcomes.empty(0))
+    pending: deque[int] = field(default_factory=deque)
+    #: Batches to send before new ones: halves of a refused batch, a batch to resend.
+    queued: deque[_Batch] = field(default_factory=deque)
+    split_since_success: bool = False
+    unknown_streak: int = 0
+    fatal: SalesQLError | None = None
+    store_failure: str | None = None
+    #: This run's name in the store's claims, and the positions it holds claims on.
+    owner: str = ""
+    claimed: set[int] = field(default_factory=set)
+    #: Positions another run is sending: looked at again when nothing else is left.
+    busy: deque[int] = field(default_factory=deque)
+
+    def __post_init__(self) -> None:
+        self.account = self.client.account
+        self.keys = store_keys(self.plan, self.account)
+        self.outcomes = Outcomes.empty(self.plan.unique_queries)
+        self.owner = new_owner()
+
+    @property
+    def shared(self) -> ResultStore | None:
+        """The store, when answers are filed in it (there is a key to file them under)."""
+        return self.store if self.account is not None else None
+
+    def store_failed(self, error: Exception) -> None:
+        """The store cannot be written: go on without it, and say so once at the end."""
+        store, self.store = self.store, None
+        with contextlib.suppress(Exception):  # others need not wait for our leases
+            if store is not None:
+                store.release(owner=self.owner)
+        self.store_failure = (
+            f"the result store at {getattr(store, 'path', store)} failed ({error}); the run "
+            "went on without it: this run's answers are in the returned frame but not all "
+            "are stored, so running again may pay for some of them again"
+        )
 
     # -- worker side -------------------------------------------------------------------
 
-    def work(self, batch: list[int]) -> list[Record]:
+    def work(self, batch: _Batch) -> list[Record]:
         """Send one batch and store its answers before returning (worker thread)."""
-        answers = send_batch(self.client, self.plan.spec, [self.plan.queries[j] for j in batch])
-        if self.store is not None and self.account is not None:
-            keep: list[tuple[str, Record | None]] = []
-            for j, item in zip(batch, answers, strict=True):
-                status, _ = classify(item)
-                if status != C.STATUS_ERROR:
-                    keep.append((self.keys[j], item if status == C.STATUS_FOUND else None))
-            self.store.put_many(self.account, self.plan.spec.name, keep)
+        queries = [self.plan.queries[j] for j in batch.positions]
+        if batch.delay:
+            self.client.clock.sleep(batch.delay)
+        answers = send_batch(self.client, self.plan.spec, queries, resend_unknown=False)
+        self.keep(batch, answers)
         return answers
+
+    def keep(self, batch: _Batch, answers: list[Record]) -> None:
+        """Store a batch's answers; a store that fails is dropped with a warning, once."""
+        store = self.store
+        if store is None or self.account is None:
+            return
+        keep: list[tuple[str, Record | None]] = []
+        for j, item in zip(batch.positions, answers, strict=True):
+            status, _ = classify(item)
+            if status != C.STATUS_ERROR:
+                keep.append((self.keys[j], item if status == C.STATUS_FOUND else None))
+        try:
+            store.put_many(self.account, self.plan.spec.name, keep)
+        except Exception as exc:  # the answers are paid for: keep them in memory
+            self.store_failed(exc)
 
     # -- caller side -------------------------------------------------------------------
 
-    def next_batch(self, in_flight_worst: int) -> list[int] | None:
-        """The next batch to send, or None (nothing left, or the budget is spent)."""
-        if self.split:
-            return self.split.popleft()
-        if not self.pending:
-            return None
-        size = self.client.pacer.batch_size()
-        if self.max_credits is not None:
-            budget = self.max_credits - self.outcomes.credits_used - in_flight_worst
-            if budget <= 0:
+    def next_batch(self) -> _Batch | None:
+        """The next batch to send with its credits reserved, or None (none that fits)."""
+        if self.queued:
+            batch = self.queued[0]
+            if not self.ledger.reserve(len(batch.positions)):
                 return None
-            size = min(size, budget)
-        return [self.pending.popleft() for _ in range(min(size, len(self.pending)))]
+            self.queued.popleft()
+            batch.worst = len(batch.positions)
+            return batch
+        while self.pending:
+            size = min(self.client.pacer.batch_size(), len(self.pending))
+            room = self.ledger.room()
+            if room is not None:
+                size = min(size, room)
+            if size <= 0:
+                return None
+            positions = self.claim([self.pending.popleft() for _ in range(size)])
+            if positions:
+                self.ledger.reserve(len(positions))  # fits: no more than the room
+                return _Batch(positions, worst=len(positions))
+        return None
 
-    def finish(self, batch: list[int], answers: list[Record]) -> None:
+    def claim(self, positions: list[int]) -> list[int]:
+        """Of ``positions``, those this run sends: not answered or being sent by another run.
+
+        Answers another run stored meanwhile are taken as they are; positions another run
+        holds a claim on wait in `busy`.
+        """
+        store = self.shared
+        if store is None:
+            return positions
+        by_key = {self.keys[j]: j for j in positions}
+        try:
+            claim = store.claim(list(by_key), owner=self.owner)
+        except StoreError as exc:
+            self.store_failed(exc)
+            return positions
+        for key, item in claim.answered.items():
+            status = C.STATUS_FOUND if item is not None else C.STATUS_NOT_FOUND
+            self.outcomes.record(by_key[key], item, status, None)
+        self.outcomes.cached += len(claim.answered)
+        self.bar.advance(len(claim.answered), cached=len(claim.answered))
+        self.busy.extend(by_key[key] for key in claim.busy)
+        mine = [by_key[key] for key in claim.claimed]
+        self.claimed.update(mine)
+        return mine
+
+    def release(self, positions: Sequence[int]) -> None:
+        """Give up this run's claims on ``positions`` (they were not answered)."""
+        store, held = self.shared, [j for j in positions if j in self.claimed]
+        if store is None or not held:
+            return
+        self.claimed.difference_update(held)
+        try:
+            store.release([self.keys[j] for j in held], owner=self.owner)
+        except StoreError as exc:
+            self.store_failed(exc)
+
+    def wait_for_others(self) -> bool:
+        """Nothing else to send: look again at what other runs are sending. False: none."""
+        if not self.busy:
+            return False
+        time.sleep(C.STORE_CLAIM_POLL)  # another process's progress: real time
+        self.pending.extend(self.busy)
+        self.busy.clear()
+        return True
+
+    def finish(self, batch: _Batch, answers: list[Record]) -> None:
         self.split_since_success = False
+        self.unknown_streak = 0
         found = not_found = errors = billable = 0
-        for j, item in zip(batch, answers, strict=True):
+        for j, item in zip(batch.positions, answers, strict=True):
             status, error = classify(item)
             self.outcomes.record(j, item if status == C.STATUS_FOUND else None, status, error)
             found += status == C.STATUS_FOUND
             not_found += status == C.STATUS_NOT_FOUND
             errors += status == C.STATUS_ERROR
             billable += status == C.STATUS_FOUND and self.plan.spec.billable(item)
-        self.outcomes.sent += len(batch)
-        self.outcomes.credits_used += billable
-        self.bar.advance(len(batch), found=found, not_found=not_found, errors=errors,
-                         credits=billable)
+        self.ledger.settle(batch.worst, charged=billable)
+        errored = [j for j in batch.positions if self.outcomes.status[j] == C.STATUS_ERROR]
+        self.claimed.difference_update(batch.positions)  # put_many ended the others'
+        self.claimed.update(errored)
+        self.release(errored)
+        self.outcomes.sent += len(batch.positions)
+        self.bar.advance(len(batch.positions), found=found, not_found=not_found,
+                         errors=errors, credits=billable)
 
-    def fail(self, batch: list[int], error: Exception) -> None:
-        """A batch failed for good: split a refused batch, else mark its rows."""
-        if isinstance(error, InvalidRequestError) and len(batch) > 1:
-            # The server refused the batch: find the query it objects to, save the rest.
-            middle = len(batch) // 2
-            self.split.extendleft([batch[middle:], batch[:middle]])
-            return
-        for j in batch:
-            self.outcomes.record(j, None, C.STATUS_ERROR, str(error))
-        self.bar.advance(len(batch), errors=len(batch))
+    def fail(self, batch: _Batch, reason: str) -> None:
+        """A batch failed for good: mark its rows, and let another run try them."""
+        self.release(batch.positions)
+        for j in batch.positions:
+            self.outcomes.record(j, None, C.STATUS_ERROR, reason)
+        self.bar.advance(len(batch.positions), errors=len(batch.positions))
+
+    def lost(self, batch: _Batch, error: BaseException) -> None:
+        """A batch's outcome is unknown: it may have been charged; resend it once.
+
+        Resending draws on the budget like any batch (its worst case is reserved again),
+        and a client with ``max_retries=0`` never resends.
+        """
+        self.ledger.lose(batch.worst)
+        self.bar.advance(0, possibly_charged=batch.worst)
+        self.unknown_streak += 1
+        what = f"{type(error).__name__}: {error}"
+        if self.unknown_streak >= C.UNKNOWN_OUTCOME_STREAK:
+            self.fail(batch, f"no usable answer ({what}); it may have been charged")
+            self.halt(f"{self.unknown_streak} batches in a row got no usable answer (last: "
+                      f"{what}); finished rows are kept", [], RunStoppedWarning)
+        elif not batch.resent and self.client.max_retries > 0:
+            delay = backoff(0)
+            logger.info("retrying a batch of %d queries in %.2f s (%s: its outcome is "
+                        "unknown, so it may have been charged)", len(batch.positions), delay,
+                        type(error).__name__)
+            self.queued.appendleft(_Batch(batch.positions, resent=True, delay=delay))
+        else:
+            self.fail(batch, f"no usable answer twice ({what}); it may have been charged")
 
     def stop(self, reason: str, unsent: Sequence[int],
              category: type[Warning] = RunStoppedWarning) -> None:
         if self.outcomes.stopped is None:
             self.outcomes.stopped, self.outcomes.stop_warning = reason, category
+        self.release(unsent)
         for j in unsent:
             self.outcomes.record(j, None, C.STATUS_SKIPPED, f"not sent: {reason}")
+
+    def unsent(self) -> list[int]:
+        """Positions not sent yet; the queues are emptied."""
+        positions = [j for batch in self.queued for j in batch.positions]
+        positions += [*self.pending, *self.busy]
+        self.pending.clear()
+        self.queued.clear()
+        self.busy.clear()
+        return positions
+
+    def halt(self, reason: str, batch: Sequence[int], category: type[Warning]) -> None:
+        """Stop sending: this batch and everything not yet sent is skipped."""
+        if self.outcomes.stopped is not None:
+            self.stop(self.outcomes.stopped, batch)
+            return
+        self.stop(reason, [*batch, *self.unsent()], category)
 
     def run(self, concurrency: int) -> Outcomes:
         stored = look_up(self.plan, self.store, self.account)
@@ -195,78 +370,116 @@ class _Run:
         self.outcomes.cached = len(stored)
         self.bar.advance(len(stored), cached=len(stored))
         self.pending.extend(j for j in range(self.plan.unique_queries) if j not in stored)
-
-        in_flight: dict[Future[list[Record]], list[int]] = {}
-        pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="salesql")
+        in_flight: dict[Future[list[Record]], _Batch] = {}
         try:
-            while True:
-                while len(in_flight) < concurrency and self.outcomes.stopped is None:
-                    worst = sum(len(b) for b in in_flight.values())
-                    batch = self.next_batch(worst)
-                    if batch is None:
-                        break
-                    in_flight[pool.submit(self.work, batch)] = batch
-                if not in_flight:
-                    break
-                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                for future in done:
-                    self.collect(future, in_flight.pop(future), in_flight)
-        except BaseException:
-            # Interrupted (the stop button) or failed: send nothing more, but let the
-            # batches in flight finish and be stored, briefly, so they are not paid twice.
-            pool.shutdown(wait=False, cancel_futures=True)
-            if in_flight:
-                wait(in_flight, timeout=C.INTERRUPT_GRACE_SECONDS)
-            raise
-        pool.shutdown(wait=True)
-        if self.outcomes.stopped is None and (self.pending or self.split):
-            unsent = list(self.pending) + [j for b in self.split for j in b]
-            self.stop(f"max_credits={self.max_credits} reached (at most one credit per "
-                      "query is assumed before it is answered)", unsent)
+            self.loop(in_flight, concurrency)
+        except KeyboardInterrupt:
+            self.outcomes.interrupted = True
+            self.abandon(in_flight, "interrupted (Ctrl-C)")
+        except Exception as exc:  # a bug, or a failure no rule foresaw: keep what arrived
+            self.abandon(in_flight, f"an unexpected error ({type(exc).__name__}: {exc}); "
+                                    "finished rows are kept")
+        if self.outcomes.stopped is None and (self.pending or self.queued or self.busy):
+            self.stop(f"max_credits={self.ledger.limit} reached (at most one credit per "
+                      "query is assumed before it is answered)", self.unsent())
+        if self.fatal is not None and self.outcomes.sent == 0:
+            raise self.fatal  # nothing was answered, so nothing was paid: say it plainly
+        if self.store_failure is not None:
+            warnings.warn(self.store_failure, StoreWarning, stacklevel=5)
+        self.outcomes.credits_used = self.ledger.confirmed
+        self.outcomes.credits_possible = self.ledger.possible
         return self.outcomes
 
-    def collect(
-        self,
-        future: Future[list[Record]],
-        batch: list[int],
-        in_flight: dict[Future[list[Record]], list[int]],
-    ) -> None:
+    def loop(self, in_flight: dict[Future[list[Record]], _Batch], concurrency: int) -> None:
+        while True:
+            while len(in_flight) < concurrency and self.outcomes.stopped is None:
+                batch = self.next_batch()
+                if batch is None:
+                    break
+                in_flight[_start(self.work, batch)] = batch
+            if not in_flight:
+                if self.outcomes.stopped is None and self.wait_for_others():
+                    continue
+                return
+            # Short slices: a blocked wait may not see SIGINT once a library re-installed
+            # the handler with SA_RESTART (polars does).
+            done, _ = wait(in_flight, timeout=C.WAIT_SLICE_SECONDS, return_when=FIRST_COMPLETED)
+            for future in done:
+                self.collect(future, in_flight.pop(future))
+
+    def abandon(self, in_flight: dict[Future[list[Record]], _Batch], reason: str) -> None:
+        """Stop sending; give the batches in flight a short grace to be answered and stored."""
+        self.halt(reason, [], RunStoppedWarning)
+        with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C: no grace
+            wait(in_flight, timeout=C.INTERRUPT_GRACE_SECONDS)
+        for future, batch in list(in_flight.items()):
+            if future.done():
+                self.collect(future, batch)
+                continue
+            # Still out there: it may be charged, and its answer is stored if it arrives.
+            self.ledger.lose(batch.worst)
+            for j in batch.positions:
+                self.outcomes.record(j, None, C.STATUS_SKIPPED,
+                                     f"{reason} while in flight: it may have been charged; "
+                                     "its answer is stored if it arrives")
+        in_flight.clear()
+
+    def collect(self, future: Future[list[Record]], batch: _Batch) -> None:
         try:
             answers = future.result()
         except QuotaExhaustedError as exc:
-            self.halt(str(exc), batch, QuotaExhaustedWarning)
+            self.ledger.release(batch.worst)
+            self.halt(str(exc), batch.positions, QuotaExhaustedWarning)
         except RateLimitError as exc:
-            if not self.client.pacer.fits(len(batch)) and not self.split_since_success:
-                # Larger than the window: split it (once until something passes again).
-                self.split_since_success = True
-                fits = self.client.pacer.batch_size()
-                self.split.extendleft(
-                    reversed([batch[i : i + fits] for i in range(0, len(batch), fits)])
-                )
-                return
-            reason = (f"still rate limited after {self.client.max_retries} retries ({exc}); "
-                      "run again later: finished rows are kept")
-            self.halt(reason, batch, RunStoppedWarning)
-        except APIConnectionError as exc:
-            if exc.sent:
-                self.fail(batch, exc)
-            else:  # nothing reaches the server: the other batches would fail the same way
-                self.halt(f"cannot reach the API ({exc}); finished rows are kept",
-                          batch, RunStoppedWarning)
-        except _BATCH_FAILURES as exc:
-            self.fail(batch, exc)
+            self.ledger.release(batch.worst)
+            self.rate_limited(batch, exc)
+        except Exception as exc:
+            self.failed(batch, exc)
         else:
             self.finish(batch, answers)
 
-    def halt(self, reason: str, batch: list[int], category: type[Warning]) -> None:
-        """Stop sending: this batch and everything not yet sent is skipped."""
-        if self.outcomes.stopped is not None:
-            self.stop(self.outcomes.stopped, batch)
+    def rate_limited(self, batch: _Batch, error: RateLimitError) -> None:
+        positions = batch.positions
+        if not self.client.pacer.fits(len(positions)) and not self.split_since_success:
+            # Larger than the window: split it (once until something passes again).
+            self.split_since_success = True
+            fits = self.client.pacer.batch_size()
+            self.queued.extendleft(reversed(
+                [_Batch(positions[i : i + fits]) for i in range(0, len(positions), fits)]
+            ))
             return
-        unsent = batch + list(self.pending) + [j for b in self.split for j in b]
-        self.pending.clear()
-        self.split.clear()
-        self.stop(reason, unsent, category)
+        reason = (f"still rate limited after {self.client.max_retries} retries ({error}); "
+                  "run again later: finished rows are kept")
+        self.halt(reason, positions, RunStoppedWarning)
+
+    def failed(self, batch: _Batch, error: Exception) -> None:
+        """A batch raised: decide, by what the error says was charged, what comes next."""
+        if outcome_unknown(error) or not isinstance(error, SalesQLError):
+            self.lost(batch, error)
+            return
+        self.ledger.release(batch.worst)  # refused before any work: nothing was charged
+        if isinstance(error, InvalidRequestError) and len(batch.positions) > 1:
+            # The server refused the batch: find the query it objects to, save the rest.
+            middle = len(batch.positions) // 2
+            self.queued.extendleft([_Batch(batch.positions[middle:]),
+                                    _Batch(batch.positions[:middle])])
+        elif isinstance(error, APIConnectionError):
+            # Nothing reaches the server: the other batches would fail the same way.
+            self.halt(f"cannot reach the API ({error}); finished rows are kept",
+                      batch.positions, RunStoppedWarning)
+        elif isinstance(error, AuthenticationError) or _redirected(error):
+            # Every other batch would meet the same answer: a wrong key, or a base URL
+            # that answers with a redirect.
+            self.fatal = self.fatal or error
+            what = "refused the key" if isinstance(error, AuthenticationError) else "redirected"
+            self.halt(f"the API {what} ({error}); finished rows are kept",
+                      batch.positions, RunStoppedWarning)
+        else:
+            self.fail(batch, str(error))
+
+
+def _redirected(error: SalesQLError) -> bool:
+    return isinstance(error, APIStatusError) and 300 <= error.status < 400
 
 
 def send(
@@ -277,6 +490,7 @@ def send(
     concurrency: int = C.DEFAULT_CONCURRENCY,
     max_credits: int | None = None,
     progress: bool = True,
+    warn: bool = True,
 ) -> Outcomes:
     """Answer the plan's unique queries: from the store, else in paced bulk batches.
 
@@ -285,16 +499,19 @@ def send(
         client: The API client (not needed when there is nothing to send).
         store: The result store, or None.
         concurrency: Batches in flight at once.
-        max_credits: Stop before the worst case (one credit per query) would exceed it.
+        max_credits: Never let the worst case (one credit per query sent, every batch
+            whose outcome is unknown counted as fully charged) exceed this.
         progress: Show a progress bar.
+        warn: Warn when the run stopped early (False: the caller raises instead).
+
+    Returns:
+        What came back for every query, and why the run stopped early if it did (it also
+        warns). On Ctrl-C the batches in flight get a short grace and ``interrupted`` is
+        set: the caller decides what to raise.
 
     Raises:
-        AuthenticationError: The key is missing or refused (nothing more is sent).
+        AuthenticationError: The key is missing, or refused before any answer arrived.
     """
-    if concurrency < 1:
-        raise InvalidArgumentError(f"concurrency must be at least 1, got {concurrency}")
-    if max_credits is not None and max_credits < 0:
-        raise InvalidArgumentError(f"max_credits must be >= 0, got {max_credits}")
     if plan.unique_queries == 0:
         return Outcomes.empty(0)
     if client is None:
@@ -302,8 +519,9 @@ def send(
     require_key(client, plan.spec)
     with Progress(plan.unique_queries, label=f"SalesQL {plan.spec.plural}",
                   enabled=progress) as bar:
-        outcomes = _Run(plan, client, store, max_credits, bar).run(concurrency)
-    if outcomes.stopped:
+        run = _Run(plan, client, store, Ledger(max_credits), bar)
+        outcomes = run.run(concurrency)
+    if outcomes.stopped and warn and not outcomes.interrupted:
         # Attributed to the caller of enrich_persons (send <- run_enrichment <- accessor).
         warnings.warn(f"run stopped: {outcomes.stopped}", outcomes.stop_warning, stacklevel=4)
     return outcomes

@@ -5,28 +5,53 @@ not-found marker. A key is the account fingerprint (see the client) + the query'
 the API key itself, request headers and anything else about the request are never
 stored. Each batch is committed as soon as it comes back, so a crash loses at most the
 batches still in flight.
+
+Runs that share the file (threads, processes) claim the keys they are about to send
+(`ResultStore.claim`), so two of them never send the same query: a claim holds until its
+answer is stored, it is released, its lease runs out, or its owner is seen to be a dead
+process on this host. Every SQLite or file-system failure is a `StoreError` that names
+the operation that failed.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import functools
 import json
 import os
+import re
+import socket
 import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Iterable, Sequence
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, Literal
 
 from . import _constants as C
-from ._exceptions import ConfigurationError
+from ._exceptions import StoreError
 from ._gc import paused_gc
 from ._models import Record
 
-__all__ = ["CacheInfo", "ResultStore", "cache_info", "clear_cache", "default_cache_path"]
+__all__ = [
+    "CacheInfo",
+    "Claim",
+    "ResultStore",
+    "cache_info",
+    "clear_cache",
+    "default_cache_path",
+    "new_owner",
+]
 
+Operation = Literal["open", "read", "write"]
+
+#: Both tables are created if missing, so a file written by an older version (``results``
+#: only) gains ``claims`` on first open and keeps its answers; older versions ignore it.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (
     key        TEXT PRIMARY KEY,
@@ -37,7 +62,18 @@ CREATE TABLE IF NOT EXISTS results (
     stored_at  REAL NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS results_stored_at ON results (stored_at);
+CREATE TABLE IF NOT EXISTS claims (
+    key        TEXT PRIMARY KEY,
+    owner      TEXT NOT NULL,
+    expires_at REAL NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS claims_owner ON claims (owner);
+CREATE INDEX IF NOT EXISTS claims_expires_at ON claims (expires_at);
 """
+_TABLES = frozenset({"results", "claims"})
+
+#: What `new_owner` makes: host, process id, and a random tag for the run.
+_OWNER = re.compile(r"(?P<host>[^:]+):(?P<pid>[1-9][0-9]{0,9}):[0-9a-f]+")
 
 
 def default_cache_path() -> Path:
@@ -93,15 +129,46 @@ class CacheInfo:
         )
 
 
+@dataclass(frozen=True)
+class Claim:
+    """What `ResultStore.claim` made of each key it was given (each key is in one field).
+
+    Attributes:
+        claimed: Keys now claimed by the owner, in the order given: send these, then
+            `ResultStore.put_many` their answers or `ResultStore.release` them.
+        answered: Keys with a fresh stored answer (another run answered them since they
+            were looked up): key -> record, or None for not-found. Not claimed.
+        busy: Keys a live run of another owner has claimed: not claimed; ask again after
+            ``STORE_CLAIM_POLL`` seconds, until they are answered or claimable.
+    """
+
+    claimed: list[str]
+    answered: dict[str, Record | None]
+    busy: list[str]
+
+
+def new_owner() -> str:
+    """A claim owner for one run: ``host:pid:random hex``, unique across runs and hosts."""
+    return f"{_host()}:{os.getpid()}:{uuid.uuid4().hex}"
+
+
 class ResultStore:
     """Answers by query key, with separate lifetimes for found and not-found answers.
 
-    Thread-safe: workers may store batches while the caller reads.
+    Thread-safe: workers may store batches while the caller reads, and other stores
+    (threads, processes) may use the same file. Every SQLite or file-system failure is
+    raised as a `StoreError`.
 
     Args:
         path: The SQLite file (created with mode 0600, its folder with 0700).
         found_ttl: Seconds a found answer is reused.
         not_found_ttl: Seconds a not-found answer is reused.
+        lock_timeout: Seconds a write waits for another connection's write lock before it
+            raises `StoreError`.
+        now: The wall clock (seconds since the epoch) for answer ages and claim leases.
+
+    Raises:
+        StoreError: The file cannot be created or opened (``operation="open"``).
     """
 
     def __init__(
@@ -110,16 +177,20 @@ class ResultStore:
         *,
         found_ttl: float = C.FOUND_TTL,
         not_found_ttl: float = C.NOT_FOUND_TTL,
+        lock_timeout: float = C.STORE_LOCK_TIMEOUT,
+        now: Callable[[], float] = time.time,
     ) -> None:
         self.path = Path(path).expanduser()
         self.found_ttl = found_ttl
         self.not_found_ttl = not_found_ttl
+        self.lock_timeout = lock_timeout
+        self._now = now
         self._lock = threading.Lock()
-        self._connection = _connect(self.path)
+        self._connection = _connect(self.path, lock_timeout)
 
     def close(self) -> None:
-        """Close the database."""
-        with self._lock:
+        """Close the database; never raises (what was committed stays committed)."""
+        with self._lock, contextlib.suppress(sqlite3.Error):
             self._connection.close()
 
     def __enter__(self) -> ResultStore:
@@ -132,30 +203,27 @@ class ResultStore:
         return f"ResultStore({str(self.path)!r})"
 
     def get_many(self, keys: Sequence[str]) -> dict[str, Record | None]:
-        """Fresh stored answers for ``keys``: key -> record, or None for not-found."""
-        now = time.time()
-        found_since, missing_since = now - self.found_ttl, now - self.not_found_ttl
-        answers: dict[str, Record | None] = {}
-        with self._lock, paused_gc():
-            for start in range(0, len(keys), C.SQLITE_MAX_PARAMS):
-                chunk = keys[start : start + C.SQLITE_MAX_PARAMS]
-                marks = ",".join("?" * len(chunk))
-                rows = self._connection.execute(
-                    f"SELECT key, found, item, stored_at FROM results WHERE key IN ({marks})",
-                    chunk,
-                ).fetchall()
-                for key, found, item, stored_at in rows:
-                    if found and stored_at >= found_since:
-                        answers[key] = json.loads(item)
-                    elif not found and stored_at >= missing_since:
-                        answers[key] = None
-        return answers
+        """Fresh stored answers for ``keys``: key -> record, or None for not-found.
+
+        Never waits for a writer (WAL readers see the last commit).
+
+        Raises:
+            StoreError: The file cannot be read (``operation="read"``).
+        """
+        with self._using("read") as connection, paused_gc():
+            return self._fresh(connection, keys, self._now())
 
     def put_many(
         self, account: str, kind: str, answers: Iterable[tuple[str, Record | None]]
     ) -> None:
-        """Store answers (record, or None for not-found) in one committed transaction."""
-        now = time.time()
+        """Store answers (record, or None for not-found) in one committed transaction.
+
+        The same transaction drops every claim on the stored keys, whoever holds it.
+
+        Raises:
+            StoreError: The answers cannot be written (``operation="write"``); none is stored.
+        """
+        now = self._now()
         rows = [
             (key, account, kind, item is not None,
              None if item is None else json.dumps(item, separators=(",", ":")), now)
@@ -163,61 +231,288 @@ class ResultStore:
         ]
         if not rows:
             return
-        with self._lock, self._connection:
-            self._connection.executemany(
+        with self._writing() as connection:
+            connection.executemany(
                 "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?)", rows
             )
+            connection.executemany("DELETE FROM claims WHERE key = ?", [(r[0],) for r in rows])
+
+    def claim(
+        self, keys: Iterable[str], *, owner: str, lease_seconds: float = C.STORE_CLAIM_LEASE
+    ) -> Claim:
+        """Claim the keys that no one has answered or claimed, in one transaction.
+
+        A key is claimed for ``owner`` unless it has a fresh stored answer (`Claim.answered`)
+        or a live claim of another owner (`Claim.busy`). A claim is live until its lease
+        runs out, it is released, its key's answer is stored, or its owner (made by
+        `new_owner`) is a process of this host that no longer runs. Claiming a key the
+        owner already holds renews its lease. Expired claims are purged.
+
+        Args:
+            keys: Store keys to claim; repeats are ignored.
+            owner: Who claims, from `new_owner` (one per run, shared by its threads).
+            lease_seconds: How long the claims last unless answered or released first.
+
+        Raises:
+            StoreError: The claims cannot be written (``operation="write"``); none is made.
+        """
+        wanted = list(dict.fromkeys(keys))
+        now = self._now()
+        with self._writing() as connection, paused_gc():
+            connection.execute("DELETE FROM claims WHERE expires_at <= ?", (now,))
+            answered = self._fresh(connection, wanted, now)
+            open_keys = [key for key in wanted if key not in answered]
+            holders: dict[str, str] = dict(
+                _select(connection, "key, owner FROM claims", open_keys)
+            )
+            alive: dict[str, bool] = {}  # each other owner is judged once
+            for holder in set(holders.values()) - {owner}:
+                alive[holder] = _owner_alive(holder)
+            busy = [key for key in open_keys if alive.get(holders.get(key, owner), False)]
+            taken = set(busy)
+            claimed = [key for key in open_keys if key not in taken]
+            connection.executemany(
+                "INSERT OR REPLACE INTO claims VALUES (?, ?, ?)",
+                [(key, owner, now + lease_seconds) for key in claimed],
+            )
+        return Claim(claimed, answered, busy)
+
+    def release(self, keys: Iterable[str] | None = None, *, owner: str) -> int:
+        """Drop ``owner``'s claims on ``keys`` (all of its claims if None); return how many.
+
+        Claims of other owners are left alone.
+
+        Raises:
+            StoreError: The claims cannot be written (``operation="write"``).
+        """
+        with self._writing() as connection:
+            if keys is None:
+                cursor = connection.execute("DELETE FROM claims WHERE owner = ?", (owner,))
+                return int(cursor.rowcount)
+            cursor = connection.executemany(
+                "DELETE FROM claims WHERE key = ? AND owner = ?",
+                [(key, owner) for key in dict.fromkeys(keys)],
+            )
+            return int(cursor.rowcount)
 
     def info(self) -> CacheInfo:
-        """Counts and size of what is stored."""
-        with self._lock:
-            entries, found, oldest, newest = self._connection.execute(
+        """Counts and size of what is stored.
+
+        Raises:
+            StoreError: The file cannot be read (``operation="read"``).
+        """
+        with self._using("read") as connection:
+            entries, found, oldest, newest = connection.execute(
                 "SELECT COUNT(*), COALESCE(SUM(found), 0), MIN(stored_at), MAX(stored_at) "
                 "FROM results"
             ).fetchone()
-        size = sum(
-            p.stat().st_size
-            for p in (self.path, Path(f"{self.path}-wal"))
-            if p.exists()
-        )
+            size = sum(
+                p.stat().st_size
+                for p in (self.path, Path(f"{self.path}-wal"))
+                if p.exists()
+            )
         return CacheInfo(
             self.path, entries, found, entries - found, size, _when(oldest), _when(newest)
         )
 
     def clear(self, *, older_than: float | None = None) -> int:
-        """Delete stored answers (all, or those older than ``older_than`` seconds)."""
-        with self._lock, self._connection:
+        """Delete stored answers (all, or those older than ``older_than`` seconds).
+
+        Live claims are kept: a run using the store goes on safely.
+
+        Raises:
+            StoreError: The file cannot be written or compacted (``operation="write"``).
+        """
+        now = self._now()
+        with self._writing() as connection:
             if older_than is None:
-                cursor = self._connection.execute("DELETE FROM results")
+                cursor = connection.execute("DELETE FROM results")
             else:
-                cursor = self._connection.execute(
-                    "DELETE FROM results WHERE stored_at < ?", (time.time() - older_than,)
+                cursor = connection.execute(
+                    "DELETE FROM results WHERE stored_at < ?", (now - older_than,)
                 )
             removed = cursor.rowcount
-        with self._lock:
-            self._connection.execute("VACUUM")
+            connection.execute("DELETE FROM claims WHERE expires_at <= ?", (now,))
+        with self._using("write") as connection:
+            connection.execute("VACUUM")
         return int(removed)
 
+    # -- helpers -------------------------------------------------------------------------
 
-def _connect(path: Path) -> sqlite3.Connection:
+    @contextlib.contextmanager
+    def _using(self, operation: Operation) -> Iterator[sqlite3.Connection]:
+        """The connection, to this thread alone; failures are raised as `StoreError`."""
+        with self._lock:
+            try:
+                yield self._connection
+            except (sqlite3.Error, OSError, json.JSONDecodeError) as exc:
+                raise _store_error(self.path, operation, exc, self.lock_timeout) from None
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` transaction: committed, or rolled back on any failure."""
+        with self._using("write") as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        connection.execute("ROLLBACK")
+                raise
+
+    def _fresh(
+        self, connection: sqlite3.Connection, keys: Sequence[str], now: float
+    ) -> dict[str, Record | None]:
+        found_since, missing_since = now - self.found_ttl, now - self.not_found_ttl
+        answers: dict[str, Record | None] = {}
+        for key, found, item, stored_at in _select(
+            connection, "key, found, item, stored_at FROM results", keys
+        ):
+            if found and stored_at >= found_since:
+                answers[key] = json.loads(item)
+            elif not found and stored_at >= missing_since:
+                answers[key] = None
+        return answers
+
+
+def _select(
+    connection: sqlite3.Connection, what: str, keys: Sequence[str]
+) -> Iterator[Any]:
+    """``SELECT {what} WHERE key IN keys``, in chunks SQLite accepts."""
+    for start in range(0, len(keys), C.SQLITE_MAX_PARAMS):
+        chunk = keys[start : start + C.SQLITE_MAX_PARAMS]
+        marks = ",".join("?" * len(chunk))
+        yield from connection.execute(f"SELECT {what} WHERE key IN ({marks})", chunk).fetchall()
+
+
+@functools.cache
+def _host() -> str:
+    """This host in owner ids; on Linux with its pid namespace, as containers differ there."""
+    name = socket.gethostname().replace(":", "-") or "localhost"
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")  # "pid:[4026531836]"
+    except OSError:
+        return name
+    return f"{name}/{namespace.strip('pid:[]')}"
+
+
+def _owner_alive(owner: str) -> bool:
+    """False only for an owner that is surely gone: a process of this host that ended."""
+    match = _OWNER.fullmatch(owner)
+    if match is None or match["host"] != _host() or sys.platform == "win32":
+        return True  # not ours to judge (on Windows os.kill would end it): the lease decides
+    try:
+        os.kill(int(match["pid"]), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it runs, as another user
+        return True
+    return True
+
+
+def _connect(path: Path, lock_timeout: float) -> sqlite3.Connection:
+    connection: sqlite3.Connection | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         if not path.exists():
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        connection = sqlite3.connect(path, timeout=C.STORE_LOCK_TIMEOUT, check_same_thread=False,
-                                     isolation_level="DEFERRED")
+        connection = sqlite3.connect(
+            path, timeout=lock_timeout, check_same_thread=False, isolation_level=None
+        )
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
-        connection.executescript(_SCHEMA)
+        tables = {row[0] for row in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'"
+        )}
+        if not _TABLES.issubset(tables):  # a new file, or an older version's: add what lacks
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        connection.execute(statement)
+                connection.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                if "results" not in tables or "readonly" not in str(exc):
+                    raise
+                if connection.in_transaction:  # an older read-only store: read, never claim
+                    connection.execute("ROLLBACK")
     except (OSError, sqlite3.Error) as exc:
-        raise ConfigurationError(
-            f"cannot open the result store at {path} ({exc}); pass cache=<another path>, "
-            f"set {C.CACHE_DIR_ENV}, or cache=False to run without one"
-        ) from None
+        if connection is not None:
+            connection.close()
+        raise _store_error(path, "open", exc, lock_timeout) from None
     for companion in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-        if companion.exists():
-            os.chmod(companion, 0o600)
+        # Private, never more writable than it was (a read-only store stays read-only);
+        # a file of another user's is left as it is.
+        with contextlib.suppress(OSError):
+            os.chmod(companion, companion.stat().st_mode & 0o600)
     return connection
+
+
+_ADVICE = {
+    "locked": (
+        "another connection held its write lock for more than {timeout:g} s",
+        "Wait for the other run or `salesql-frames cache clear` to finish, or pass "
+        "cache=<another path>",
+    ),
+    "full": (
+        "the disk is full, or the file reached a size limit",
+        "Free disk space, or pass cache=<a path on another disk>",
+    ),
+    "readonly": (
+        "the file or its folder is not writable",
+        "Check the permissions of the file, its -wal and -shm files and its folder, or "
+        "pass cache=<another path>",
+    ),
+    "corrupt": (
+        "the file is corrupt or not a result store",
+        "Delete it (only its cached answers are lost: they are fetched again), or pass "
+        "cache=<another path>",
+    ),
+    "io": (
+        "a disk I/O error (the disk may be full, the file too large, or it was removed)",
+        "Free disk space, or pass cache=<another path>",
+    ),
+    "other": ("", f"Pass cache=<another path> or set {C.CACHE_DIR_ENV}"),
+}
+_ERRNO_KINDS = {
+    errno.ENOSPC: "full", errno.EFBIG: "full", getattr(errno, "EDQUOT", errno.ENOSPC): "full",
+    errno.EACCES: "readonly", errno.EPERM: "readonly", errno.EROFS: "readonly",
+}
+_SQLITE_KINDS = (  # by SQLite's error name, else by words of its message
+    ("locked", ("SQLITE_BUSY", "SQLITE_LOCKED"), ("locked",)),
+    ("full", ("SQLITE_FULL",), ("full",)),
+    ("readonly", ("SQLITE_READONLY", "SQLITE_PERM"), ("readonly",)),
+    ("corrupt", ("SQLITE_CORRUPT", "SQLITE_NOTADB"), ("malformed", "not a database")),
+    ("io", ("SQLITE_IOERR",), ("i/o error",)),
+)
+
+
+def _store_error(
+    path: Path, operation: Operation, exc: BaseException, timeout: float
+) -> StoreError:
+    """A failure of the store at ``path`` as a `StoreError` that says what to do."""
+    kind = "other"
+    if isinstance(exc, OSError):
+        kind = _ERRNO_KINDS.get(exc.errno or 0, "other")
+    elif isinstance(exc, json.JSONDecodeError):
+        kind = "corrupt"
+    else:
+        name = str(getattr(exc, "sqlite_errorname", "") or "")
+        text = str(exc).lower()
+        for candidate, names, words in _SQLITE_KINDS:
+            if name.startswith(names) or (not name and any(w in text for w in words)):
+                kind = candidate
+                break
+    reason, advice = _ADVICE[kind]
+    verb = {"open": "open", "read": "read", "write": "write to"}[operation]
+    because = f"{reason.format(timeout=timeout)} ({exc})" if reason else str(exc)
+    message = (
+        f"cannot {verb} the result store at {path}: {because}. {advice}, "
+        "or cache=False to run without a store."
+    )
+    return StoreError(message, path=path, operation=operation)
 
 
 def _when(timestamp: float | None) -> datetime | None:
@@ -226,6 +521,9 @@ def _when(timestamp: float | None) -> datetime | None:
 
 def cache_info(path: Path | str | None = None) -> CacheInfo:
     """Describe the result store (the default one unless ``path`` is given).
+
+    Raises:
+        StoreError: The store cannot be opened or read.
 
     Examples:
         >>> import pathlib, tempfile, salesql_frames
@@ -243,6 +541,9 @@ def clear_cache(path: Path | str | None = None, *, older_than: float | None = No
     Args:
         path: The store file; by default the default store.
         older_than: Only remove answers older than this many seconds.
+
+    Raises:
+        StoreError: The store cannot be opened or written.
 
     Examples:
         >>> import pathlib, tempfile, salesql_frames
@@ -262,4 +563,3 @@ def resolve_store(cache: bool | str | os.PathLike[str] | ResultStore | None) -> 
     if cache is None or cache is True:
         return ResultStore(default_cache_path())
     return ResultStore(Path(os.fspath(cache)))
-

@@ -12,7 +12,12 @@ from ._send import Outcomes, row_outcomes
 
 @dataclass(frozen=True)
 class RunSummary:
-    """Counts of what happened to every row, and what it cost."""
+    """Counts of what happened to every row, and what it cost.
+
+    ``credits_used`` is what the answers confirm; ``credits_possible`` is the worst case
+    of batches whose outcome is unknown (lost, timed out, malformed): together they
+    cover whatever the server charged.
+    """
 
     rows: int
     found: int
@@ -23,6 +28,7 @@ class RunSummary:
     queries_sent: int
     cached: int
     credits_used: int
+    credits_possible: int = 0
     stopped: str | None = None
 
     @classmethod
@@ -40,6 +46,7 @@ class RunSummary:
             queries_sent=outcomes.sent,
             cached=outcomes.cached,
             credits_used=outcomes.credits_used,
+            credits_possible=outcomes.credits_possible,
             stopped=outcomes.stopped,
         )
 
@@ -55,6 +62,9 @@ class RunSummary:
             f"queries sent   {self.queries_sent:>8,}",
             f"credits used   {self.credits_used:>8,}",
         ]
+        if self.credits_possible:
+            lines.append(f"  + possibly   {self.credits_possible:>8,}  (batches whose answer was "
+                         "lost: they may have been charged)")
         if self.stopped:
             lines.append(f"stopped early: {self.stopped}")
         return "\n".join(lines)

@@ -190,7 +190,7 @@ def test_organizations_bulk(sb: sandbox.Sandbox, client: Client) -> None:
         ({"full_name": "   ", "organization_domain": "x.io"}, "incomplete"),
         ({"linkedin": "https://linkedin.com/in/ada"}, "unknown person parameter"),
         ({"linkedin_url": 12}, "must be a string"),
-        ({"linkedin_url": "https://linkedin.com/in/" + "a" * 3000}, "limit is 2048"),
+        ({"linkedin_url": "https://linkedin.com/in/" + "a" * 3000}, "limit is 2,048"),
         ({"linkedin_url": FREE, "match_if_direct_email": "yes"}, "True or False"),
         ("https://linkedin.com/in/ada", "expected a mapping"),
     ],
@@ -395,3 +395,299 @@ def test_server_echoing_the_key_is_scrubbed() -> None:
         client.allowance()
     assert CANARY not in str(info.value)
     assert info.value.detail == "invalid key ***"
+
+
+# -- money safety: bad configuration sends nothing ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        ("sk-live one", "whitespace at character 8 of 11"),
+        ("sk-live\none", "whitespace"),
+        ("sk-live\u00a0one", "whitespace"),  # a non-breaking space, pasted from a web page
+        ("\u201csk-live-one\u201d", "not printable ASCII at character 1"),  # curly quotes
+        ("sk-live-\u00e9", "not printable ASCII"),  # would be a UnicodeEncodeError in httpx
+        ("sk-\x7f", "not printable ASCII"),
+        ("k" * 1025, "1025 characters long"),
+    ],
+)
+def test_malformed_key_is_refused_when_the_client_is_made(
+    sb: sandbox.Sandbox, monkeypatch: pytest.MonkeyPatch, key: str, problem: str
+) -> None:
+    with pytest.raises(sf.ConfigurationError, match=problem) as info:
+        Client(key, base_url=sb.base_url)
+    assert "the api_key= argument" in str(info.value)
+    assert key.strip() not in str(info.value)
+    monkeypatch.setenv("SALESQL_API_KEY", key)
+    with pytest.raises(sf.ConfigurationError, match="SALESQL_API_KEY") as info:
+        Client(base_url=sb.base_url)
+    assert not isinstance(info.value, (UnicodeError, sf.APIStatusError))
+    assert total_requests(sb) == 0
+    assert sb.counters.unauthorized == 0
+
+
+def test_key_outer_whitespace_is_stripped_and_a_non_str_key_refused(sb: sandbox.Sandbox) -> None:
+    with Client(f"  {sb.api_key}\n", base_url=sb.base_url) as client:
+        assert client.enrich_person(linkedin_url=FREE) is not None
+    assert Client("k" * 1024).has_api_key
+    with pytest.raises(sf.InvalidArgumentTypeError, match="api_key must be a str, got bytes"):
+        Client(b"sk-bytes-key", base_url=sb.base_url)  # type: ignore[arg-type]
+    assert sb.counters.requests["person"] == 1
+
+
+@pytest.mark.parametrize(
+    ("base_url", "shown", "hidden"),
+    [
+        ("https://sk-secret@api.example.com/v1", "https://***@api.example.com/v1", "sk-secret"),
+        ("https://user:pw-secret@api.example.com/v1", "***@api.example.com", "pw-secret"),
+        ("https://api.example.com/v1?token=tk-secret", "https://api.example.com/v1?***",
+         "tk-secret"),
+        ("https://api.example.com/v1#fr-secret", "https://api.example.com/v1#***", "fr-secret"),
+        ("https://api.example.com/v1?api_key=ak-secret", "must not carry an api_key",
+         "ak-secret"),
+        ("https://api.example.com/ v1", "whitespace", "\n"),
+        ("https://[::1/v1", "http(s) URL", "\n"),
+        ("https://api.example.com:99999/v1", "http(s) URL", "\n"),
+    ],
+)
+def test_bad_base_url_is_refused_redacted(base_url: str, shown: str, hidden: str) -> None:
+    with pytest.raises(sf.ConfigurationError, match="base_url") as info:
+        Client("k", base_url=base_url)
+    assert shown in str(info.value)
+    assert hidden not in str(info.value)
+
+
+def test_base_url_holding_the_key_is_refused(sb: sandbox.Sandbox) -> None:
+    with pytest.raises(sf.ConfigurationError, match="must not contain the API key") as info:
+        Client(sb.api_key, base_url=f"{sb.base_url}/{sb.api_key}")
+    assert sb.api_key not in str(info.value)
+    with pytest.raises(sf.ConfigurationError) as info:
+        Client(sb.api_key, base_url=sb.api_key)  # the arguments swapped
+    assert sb.api_key not in str(info.value)
+    assert total_requests(sb) == 0
+
+
+@pytest.mark.parametrize("timeout", [float("inf"), float("nan"), 0, -1, "30", True, (1.0,)])
+def test_unusable_timeouts_are_refused(timeout: object) -> None:
+    with pytest.raises(sf.ConfigurationError, match="timeouts must be positive"):
+        Client("k", timeout=timeout)  # type: ignore[arg-type]
+
+
+# -- money safety: a hostile server cannot hold, flood or redirect a request --------------
+
+
+class RawServer:
+    """A TCP server on 127.0.0.1 that answers each request with ``respond(server, conn)``.
+
+    One connection at a time. ``requests`` holds each request's head; ``sent`` counts
+    the bytes ``respond`` reported sending; ``done`` is set when a response ends (the
+    client closed, or ``respond`` returned).
+    """
+
+    def __init__(self, respond: Callable[[RawServer, socket.socket], None]) -> None:
+        import threading
+
+        self.respond = respond
+        self.requests: list[str] = []
+        self.sent = 0
+        self.done = threading.Event()
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self._sock.getsockname()[1]
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            with conn:
+                data = b""
+                while b"\r\n\r\n" not in data and (piece := conn.recv(65536)):
+                    data += piece
+                head, _, body = data.partition(b"\r\n\r\n")
+                length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                               if line.lower().startswith(b"content-length:")), 0)
+                while len(body) < length and (piece := conn.recv(65536)):
+                    body += piece
+                self.requests.append(head.decode("latin-1"))
+                try:
+                    self.respond(self, conn)
+                except OSError:
+                    pass  # the client hung up
+                finally:
+                    self.done.set()
+
+    def send(self, conn: socket.socket, data: bytes) -> None:
+        conn.sendall(data)
+        self.sent += len(data)
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+def head(status: str, *headers: str) -> bytes:
+    lines = [f"HTTP/1.1 {status}", *headers, "Connection: close"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+@pytest.fixture
+def raw_server():  # type: ignore[no-untyped-def]  (yields the `RawServer` maker)
+    servers: list[RawServer] = []
+
+    def start(respond: Callable[[RawServer, socket.socket], None]) -> RawServer:
+        servers.append(RawServer(respond))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+NOT_FOUND_ITEM = b'[{"error": "Person not found"}]'
+
+
+def test_trickling_answer_is_cut_at_the_total_deadline(
+    raw_server: Callable[..., RawServer], clock: FakeClock
+) -> None:
+    body = b" " * 200 + NOT_FOUND_ITEM  # valid JSON once complete: leading spaces are allowed
+
+    def trickle(server: RawServer, conn: socket.socket) -> None:
+        server.send(conn, head("200 OK", "Content-Type: application/json",
+                               f"Content-Length: {len(body)}"))
+        for byte in body:
+            clock.advance(1.0)  # a byte a second, on the client's clock
+            server.send(conn, bytes([byte]))
+            time.sleep(0.01)
+
+    server = raw_server(trickle)
+    started = clock.monotonic()
+    with Client("k", base_url=server.base_url, timeout=2, clock=clock, max_retries=0) as client:
+        with pytest.raises(sf.APITimeoutError, match="within 5 s") as info:
+            client.enrich_persons_bulk([{"linkedin_url": FREE}])
+    assert info.value.sent is True
+    assert sf._client._retry.outcome_unknown(info.value)
+    assert server.done.wait(10)
+    assert server.sent < len(body) // 2  # it hung up, instead of reading all 231 bytes
+    assert 5 <= clock.monotonic() - started < 100  # connect 2 + read 2 + margin 1 = 5 s
+    assert clock.sleeps == []
+
+
+def test_trickling_answer_ends_in_real_time(raw_server: Callable[..., RawServer]) -> None:
+    def trickle(server: RawServer, conn: socket.socket) -> None:
+        server.send(conn, head("200 OK", "Content-Type: application/json", "Content-Length: 60"))
+        for _ in range(60):
+            server.send(conn, b" ")
+            time.sleep(1.0)  # each read is within the 2 s read timeout
+
+    server = raw_server(trickle)
+    started = time.monotonic()
+    with Client("k", base_url=server.base_url, timeout=2, max_retries=0) as client:
+        with pytest.raises(sf.APITimeoutError):
+            client.allowance()
+    elapsed = time.monotonic() - started
+    assert 3 < elapsed < 10  # the 5 s deadline, not the 60 s of the trickle
+    assert server.sent < 100
+
+
+def test_huge_content_length_is_refused_unread(raw_server: Callable[..., RawServer]) -> None:
+    def flood(server: RawServer, conn: socket.socket) -> None:
+        server.send(conn, head("200 OK", "Content-Type: application/json",
+                               f"Content-Length: {2 * 1024**3}"))
+        chunk = b" " * 65536
+        while server.sent < 64 * 1024**2:
+            server.send(conn, chunk)
+
+    server = raw_server(flood)
+    with Client("k", base_url=server.base_url, max_retries=2) as client:
+        with pytest.raises(sf.ResponseError, match="2147483648 bytes") as info:
+            client.enrich_persons_bulk([{"linkedin_url": FREE}])
+    assert "33554432-byte limit" in str(info.value)
+    assert sf._client._retry.outcome_unknown(info.value)
+    assert server.done.wait(10)
+    assert server.sent < 16 * 1024**2  # socket buffers at most: the body was never read
+    assert len(server.requests) == 1  # not retried: it may have been charged
+
+
+def test_oversized_body_without_length_is_cut_at_the_cap(
+    raw_server: Callable[..., RawServer],
+) -> None:
+    def flood(server: RawServer, conn: socket.socket) -> None:
+        server.send(conn, head("200 OK", "Content-Type: application/json"))  # until close
+        server.send(conn, b"[")
+        chunk = b" " * 1024**2
+        while server.sent < 64 * 1024**2:
+            server.send(conn, chunk)
+        server.send(conn, b"]")
+
+    server = raw_server(flood)
+    with Client("k", base_url=server.base_url) as client:
+        with pytest.raises(sf.ResponseError, match="33554432-byte limit"):
+            client.allowance()
+    assert server.done.wait(10)
+    assert server.sent < 64 * 1024**2  # the client hung up before the end
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'[{"error": "Person not found", "x": ' + b"[" * 70 + b"]" * 70 + b"}]",
+         "nested deeper than 64 levels"),
+        (b"[" * 200_000 + b"]" * 200_000, "nested too deeply to parse"),  # RecursionError
+    ],
+    ids=["deeper than the limit", "deeper than json can parse"],
+)
+def test_deeply_nested_body_is_a_response_error(
+    raw_server: Callable[..., RawServer], body: bytes, message: str
+) -> None:
+    def deep(server: RawServer, conn: socket.socket) -> None:
+        server.send(conn, head("200 OK", "Content-Type: application/json",
+                               f"Content-Length: {len(body)}") + body)
+
+    server = raw_server(deep)
+    with Client("k", base_url=server.base_url) as client:
+        with pytest.raises(sf.ResponseError, match=message) as info:
+            client.enrich_persons_bulk([{"linkedin_url": FREE}])
+    assert info.value.__context__ is None
+    assert info.value.__cause__ is None
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "location", "suggested"),
+    [
+        ("301 Moved Permanently",
+         "https://api.example.com/v1/persons/enrich/bulk?api_key=sk-leak#frag",
+         "set base_url to https://api.example.com/v1"),
+        ("308 Permanent Redirect", "/v2/persons/enrich/bulk?sig=sk-leak",  # same host
+         "set base_url to http://127.0.0.1:{port}/v2"),
+        ("307 Temporary Redirect", "https://sso.example.com/login?next=sk-leak",
+         "not an API endpoint; check base_url (now http://127.0.0.1:{port}/v1)"),
+        ("302 Found", "https://user:sk-leak@api.example.com/v1/persons/enrich/bulk",
+         "set base_url to https://api.example.com/v1"),
+    ],
+    ids=["other host", "same host, other path", "login page", "userinfo"],
+)
+def test_redirect_is_an_error_naming_the_base_url(
+    raw_server: Callable[..., RawServer], clock: FakeClock, status: str, location: str,
+    suggested: str,
+) -> None:
+    def redirect(server: RawServer, conn: socket.socket) -> None:
+        server.send(conn, head(status, f"Location: {location}", "Content-Length: 0"))
+
+    server = raw_server(redirect)
+    with Client("k", base_url=server.base_url, clock=clock, max_retries=3) as client:
+        with pytest.raises(sf.APIStatusError) as info:
+            client.enrich_persons_bulk([{"linkedin_url": FREE}])
+    message = str(info.value)
+    assert info.value.status == int(status.split()[0])
+    assert suggested.format(port=server.port) in message
+    assert "sk-leak" not in message
+    assert "?" not in message
+    assert info.value.detail is None
+    assert len(server.requests) == 1  # neither followed nor retried
+    assert clock.sleeps == []
+    assert not sf._client._retry.outcome_unknown(info.value)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import socket
 import time
+import warnings
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
@@ -223,29 +224,46 @@ def test_truncated_body_is_retried_once(
     assert is_first_backoff(clock.sleeps[0])
 
 
-def test_malformed_json_marks_its_batch_and_stores_nothing(
-    sb: sandbox.Sandbox, client: Client, make_frame: MakeFrame, column: Column, tmp_path: Path
+@pytest.mark.parametrize("fault", ["malformed_json", "short"])
+def test_an_unusable_answer_is_resent_once_and_counted_as_possibly_charged(
+    sb: sandbox.Sandbox, client: Client, clock: FakeClock, make_frame: MakeFrame,
+    column: Column, tmp_path: Path, fault: str,
 ) -> None:
-    sb.faults.add("malformed_json", endpoint="persons_bulk")
+    sb.faults.add(fault, endpoint="persons_bulk")
+    frame = make_frame(leads(150))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a resent batch is no stop: nothing to warn about
+        out = enrich(frame, client, cache=tmp_path / "r.db")
+    assert set(column(out, "salesql_status")) <= ANSWERED
+    assert bulk(sb) == 3  # the unusable batch once more, then the other batch
+    assert sb.counters.faults_served[fault] == 1
+    assert max(sb.counters.queries.values()) == 2  # its 100 queries, twice; never a third
+    assert sf.cache_info(tmp_path / "r.db").entries == 150
+    assert len(clock.sleeps) == 1  # the resend waits the first backoff
+    assert is_first_backoff(clock.sleeps[0])
+    again = enrich(frame, client, cache=tmp_path / "r.db")
+    assert bulk(sb) == 3  # everything is in the store now
+    assert column(again, "salesql_status") == column(out, "salesql_status")
+
+
+@pytest.mark.parametrize("fault", ["malformed_json", "short"])
+def test_an_answer_unusable_twice_marks_its_batch_and_stores_nothing(
+    sb: sandbox.Sandbox, client: Client, make_frame: MakeFrame, column: Column, tmp_path: Path,
+    fault: str,
+) -> None:
+    sb.faults.add(fault, endpoint="persons_bulk", times=2)
     out = enrich(make_frame(leads(150)), client, cache=tmp_path / "r.db")
-    assert set(column(out, "salesql_status")[:100]) == {"error"}
-    assert "not valid JSON" in column(out, "salesql_error")[0]
-    assert bulk(sb) == 2
+    status, errors = column(out, "salesql_status"), column(out, "salesql_error")
+    assert set(status[:100]) == {"error"}
+    assert "no usable answer twice" in errors[0]
+    assert "may have been charged" in errors[0]
+    assert set(column(out, "salesql_full_name")[:100]) == {None}
+    assert set(status[100:]) <= ANSWERED
+    assert bulk(sb) == 3
+    assert sf.cache_info(tmp_path / "r.db").entries == 50  # nothing of the unusable batch
     again = enrich(make_frame(leads(150)), client, cache=tmp_path / "r.db")
     assert set(column(again, "salesql_status")) <= ANSWERED
-    assert bulk(sb) == 3  # only the failed batch is sent again
-
-
-def test_bulk_answer_one_short_uses_nothing(
-    sb: sandbox.Sandbox, client: Client, make_frame: MakeFrame, column: Column, tmp_path: Path
-) -> None:
-    sb.faults.add("short", endpoint="persons_bulk")
-    out = enrich(make_frame(leads(100)), client, cache=tmp_path / "r.db")
-    assert set(column(out, "salesql_status")) == {"error"}
-    assert set(column(out, "salesql_full_name")) == {None}
-    assert sf.cache_info(tmp_path / "r.db").entries == 0
-    assert sb.counters.faults_served["short"] == 1
-    assert bulk(sb) == 1
+    assert bulk(sb) == 4  # only the failed batch is sent again
 
 
 def test_response_lost_after_charge_is_retried_at_most_once(

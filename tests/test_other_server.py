@@ -137,3 +137,60 @@ def test_the_accessor_works_against_another_server(base_url: str) -> None:
         out = leads.salesql.enrich_persons(client=client, cache=False, progress=False)
     assert list(out["salesql_status"]) == ["found", "not_found", "invalid_input"]
     assert out["salesql_work_email"].iloc[0] == "a@b.io"
+
+
+class Elsewhere(BaseHTTPRequestHandler):
+    """Another origin a hostile or misconfigured server redirects to; it counts visitors."""
+
+    protocol_version = "HTTP/1.1"
+    seen: list[str] = []  # noqa: RUF012  (one server per test)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        Elsewhere.seen.append(f"{self.command} {self.path} {self.headers.get('Authorization')}")
+        data = json.dumps([person("https://linkedin.com/in/ada-lovelace")]).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def test_a_redirect_to_another_host_is_refused_and_nothing_is_accepted() -> None:
+    elsewhere = ThreadingHTTPServer(("127.0.0.1", 0), Elsewhere)
+    threading.Thread(target=elsewhere.serve_forever, daemon=True).start()
+    target = f"http://127.0.0.1:{elsewhere.server_address[1]}/v1/persons/enrich/bulk/"
+
+    class Moved(Handler):
+        def do_POST(self) -> None:  # the framework's slash redirect, then a move away
+            if urlsplit(self.path).path.endswith("/"):
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                Handler.seen.append(f"POST {self.path}")
+                self.send_response(307)
+                self.send_header("Location", f"{target}?sig=secret-signature")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            else:
+                super().do_POST()
+
+    moved = ThreadingHTTPServer(("127.0.0.1", 0), Moved)
+    threading.Thread(target=moved.serve_forever, daemon=True).start()
+    base_url = f"http://127.0.0.1:{moved.server_address[1]}/v1"
+    leads = pd.DataFrame({"LinkedIn": ["https://linkedin.com/in/ada-lovelace"]})
+    try:
+        with Client(KEY, base_url=base_url, max_retries=2) as client:
+            with pytest.raises(sf.APIStatusError) as info:
+                client.enrich_persons_bulk([{"linkedin_url": "linkedin.com/in/ada-lovelace"}])
+            with pytest.raises(sf.APIStatusError, match="set base_url"):  # nothing answered:
+                leads.salesql.enrich_persons(client=client, cache=False, progress=False)
+    finally:
+        for server in (elsewhere, moved):
+            server.shutdown()
+            server.server_close()
+    assert info.value.status == 307
+    assert f"-> {target}: set base_url to {target.removesuffix('/persons/enrich/bulk/')}" in (
+        str(info.value))  # where it pointed, without the query, and what to set
+    assert "secret-signature" not in str(info.value)
+    assert Elsewhere.seen == []  # nothing went to the other host, the key least of all

@@ -164,10 +164,13 @@ def test_exception_midway_then_resume_sends_each_query_once(
     frame = make_frame(leads(400, "crash"))
     sb.faults.add("pass", endpoint="persons_bulk", times=2)
     sb.faults.add("http_401", endpoint="persons_bulk")
-    with pytest.raises(sf.AuthenticationError):
-        frame.salesql.enrich_persons(client=client, cache=tmp_path / "r.db", concurrency=1,
-                                     progress=False)
+    with pytest.warns(sf.RunStoppedWarning, match="refused the key"):
+        first = frame.salesql.enrich_persons(client=client, cache=tmp_path / "r.db",
+                                             concurrency=1, progress=False)
     assert sb.counters.searches == 200
+    status = column(first, "salesql_status")  # what arrived came back: nothing is lost
+    assert "skipped" not in status[:200]
+    assert set(status[200:]) == {"skipped"}
     out = frame.salesql.enrich_persons(client=client, cache=tmp_path / "r.db", progress=False)
     assert sb.counters.searches == 400
     assert max(sb.counters.queries.values()) == 1

@@ -37,13 +37,21 @@ from ._config import (
     missing_key,
     normalize_base_url,
     read_api_key,
+    total_deadline,
     user_agent,
 )
-from ._errors import is_not_found, status_error, transport_error
+from ._errors import (
+    deadline_error,
+    is_not_found,
+    redirect_target,
+    status_error,
+    too_large_error,
+    transport_error,
+)
 from ._pacing import Pacer, RateLimit
 from ._retry import retry_delay, should_retry
 
-__all__ = ["Attempts", "BaseClient", "batches", "wire_params"]
+__all__ = ["Attempts", "BaseClient", "BodyReader", "batches", "wire_params"]
 
 logger = logging.getLogger(C.LOGGER_NAME)
 
@@ -65,6 +73,63 @@ class Attempts:
     resend_unknown: bool = True
 
 
+class BodyReader:
+    """One response body, read within the attempt's deadline and ``MAX_RESPONSE_BYTES``.
+
+    Sans-IO: the request loop feeds it the chunks it receives, and each step returns
+    the error that ends the read, else None. Both errors mean the server may have done
+    the work (`outcome_unknown` is True for them).
+
+    Args:
+        response: The streamed response, its headers read.
+        method: The request's method, for messages.
+        path: The endpoint path, for messages.
+        seconds: The attempt's total deadline (`total_deadline`).
+        started: When the attempt began, on ``clock``.
+        clock: The client's clock.
+    """
+
+    def __init__(self, response: httpx.Response, method: str, path: str, *, seconds: float,
+                 started: float, clock: Clock) -> None:
+        self._response = response
+        self._method, self._path = method, path
+        self._seconds, self._deadline, self._clock = seconds, started + seconds, clock
+        self._chunks: list[bytes] = []
+        self._size = 0
+
+    def start(self) -> SalesQLError | None:
+        """Refuse at once a Content-Length over the cap, or an attempt past its deadline."""
+        declared = self._response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > C.MAX_RESPONSE_BYTES:
+            return too_large_error(self._method, self._path, self._response.status_code,
+                                   int(declared))
+        return self._late()
+
+    def feed(self, chunk: bytes) -> SalesQLError | None:
+        """Take one decoded chunk of the body."""
+        self._size += len(chunk)
+        if self._size > C.MAX_RESPONSE_BYTES:
+            return too_large_error(self._method, self._path, self._response.status_code, None)
+        self._chunks.append(chunk)
+        return self._late()
+
+    def response(self) -> httpx.Response:
+        """The response with its whole body, decoded: what the answer checks read."""
+        original = self._response
+        headers = [(name, value) for name, value in original.headers.multi_items()
+                   if name.lower() != "content-encoding"]
+        kept = {name: value for name, value in original.extensions.items()
+                if name in ("http_version", "reason_phrase")}
+        return httpx.Response(original.status_code, headers=headers,
+                              content=b"".join(self._chunks), request=original.request,
+                              extensions=kept)
+
+    def _late(self) -> SalesQLError | None:
+        if self._clock.monotonic() > self._deadline:
+            return deadline_error(self._method, self._path, self._seconds)
+        return None
+
+
 class BaseClient:
     """Configuration and the sans-IO request steps (see `salesql_frames.Client`)."""
 
@@ -79,8 +144,11 @@ class BaseClient:
         daily_limit: int | None = None,
         clock: Clock | None = None,
     ) -> None:
-        self._api_key = read_api_key(api_key)
-        self.base_url = normalize_base_url(base_url)
+        try:  # the raw key and URL leave this frame before an error does
+            self._api_key = read_api_key(api_key)
+            self.base_url = normalize_base_url(base_url, self._api_key)
+        finally:
+            del api_key, base_url
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ConfigurationError(f"max_retries must be an int >= 0, got {max_retries!r}")
         self.max_retries = max_retries
@@ -91,8 +159,10 @@ class BaseClient:
     # -- what the user sees ------------------------------------------------------------
 
     def __repr__(self) -> str:
-        key = "set" if self._api_key else "missing"
-        return f"{type(self).__name__}(base_url={self.base_url!r}, api_key=<{key}>)"
+        # getattr: a traceback capturing locals may show a client __init__ did not finish.
+        key = "set" if getattr(self, "_api_key", None) else "missing"
+        base_url = getattr(self, "base_url", None)
+        return f"{type(self).__name__}(base_url={base_url!r}, api_key=<{key}>)"
 
     def __getstate__(self) -> dict[str, Any]:
         # The key never enters a pickle: an unpickled client reads SALESQL_API_KEY again.
@@ -111,6 +181,11 @@ class BaseClient:
         self.max_retries = state["max_retries"]
         self._clock = SYSTEM_CLOCK
         self._pacer = Pacer(state["pacer"], state["daily_limit"], clock=self._clock)
+
+    @property
+    def clock(self) -> Clock:
+        """The clock the client paces and waits on (see ``clock=``)."""
+        return self._clock
 
     @property
     def pacer(self) -> Pacer:
@@ -134,7 +209,7 @@ class BaseClient:
         """
         if self._api_key is None:
             return None
-        return account_fingerprint(self._api_key.reveal(), self.base_url)
+        return account_fingerprint(self._api_key, self.base_url)
 
     # -- request steps -----------------------------------------------------------------
 
@@ -144,7 +219,7 @@ class BaseClient:
             "base_url": self.base_url,
             "timeout": self.timeout,
             "headers": {"Accept": "application/json", "User-Agent": user_agent()},
-            "follow_redirects": True,
+            "follow_redirects": False,  # see _slash_redirect and status_error
         }
 
     def _auth(self, path: str) -> BearerAuth:
@@ -170,9 +245,9 @@ class BaseClient:
         if response.is_success or (not_found_ok and is_not_found(response)):
             self.pacer.on_success()
             return None
-        error = status_error(response, method, path, self._secret(path))
-        if isinstance(error, QuotaExhaustedError):
-            self.pacer.release(weight)  # a daily cap says nothing about the window
+        error = status_error(response, method, path, self._secret(path), base_url=self.base_url)
+        if isinstance(error, QuotaExhaustedError) or 300 <= response.status_code < 400:
+            self.pacer.release(weight)  # no search was done; a daily cap says nothing of the window
         elif isinstance(error, RateLimitError):
             self.pacer.on_rate_limited(weight, error.retry_after)
             if not self.pacer.fits(weight):
@@ -188,6 +263,37 @@ class BaseClient:
             self.pacer.release(weight)  # it never reached the server
         logger.info("%s %s failed: %s", method, path, type(exc).__name__)
         return error
+
+    def _on_unread_body(self, error: SalesQLError, method: str, path: str) -> SalesQLError:
+        """Account an attempt whose body was refused (deadline, size); the error it is.
+
+        The server may have done the work, so the pacer keeps the searches.
+        """
+        logger.info("%s %s failed: %s", method, path, type(error).__name__)
+        return error
+
+    def _slash_redirect(self, response: httpx.Response) -> httpx.URL | None:
+        """Where to send again after a web framework's trailing-slash redirect, else None.
+
+        Frameworks answer ``POST /v1/persons/enrich/bulk`` with ``307 -> .../bulk/``: the
+        same request to the same server, so it is sent there once. Any other redirect
+        (another scheme, host, port, path or query, or one that changes the method) is
+        not followed: `status_error` makes it an error naming the base URL to fix.
+        """
+        if response.status_code not in C.METHOD_KEEPING_REDIRECTS:
+            return None
+        source, target = response.request.url, redirect_target(response)
+        if target is None:
+            return None
+        same = (target.scheme, target.host, target.port, target.query) == (
+            source.scheme, source.host, source.port, source.query)
+        return target if same and target.path == source.path + "/" else None
+
+    def _body_reader(self, response: httpx.Response, method: str, path: str,
+                     started: float) -> BodyReader:
+        """A reader for ``response``'s body, for an attempt begun at ``started``."""
+        return BodyReader(response, method, path, seconds=total_deadline(self.timeout),
+                          started=started, clock=self._clock)
 
     def _retry_after(self, error: SalesQLError, attempts: Attempts, method: str,
                      path: str) -> float:
@@ -213,26 +319,17 @@ class BaseClient:
 
     @staticmethod
     def _bulk_answer(spec: KindSpec, batch: Sequence[Query], body: object) -> list[Record]:
-        """The items of a bulk answer, one object per query, or a `ResponseError`."""
+        """The items of a bulk answer, one object per query, or a `ResponseError`.
+
+        The body is dropped from this frame before the error is raised: what a server
+        echoes into it never reaches a traceback that captures locals.
+        """
         path = spec.bulk_path
-        if not isinstance(body, list):
-            raise ResponseError(
-                f"POST {path}: expected a JSON array, got {type(body).__name__}",
-                path=path, status=200,
-            )
-        if len(body) != len(batch):
-            raise ResponseError(
-                f"POST {path}: sent {len(batch)} queries but got {len(body)} answers; "
-                "answers are matched by position, so none of them were used",
-                path=path, status=200,
-            )
-        for position, item in enumerate(body):
-            if not isinstance(item, dict):
-                raise ResponseError(
-                    f"POST {path}: answer {position} is {type(item).__name__}, not an object",
-                    path=path, status=200,
-                )
-        return body
+        problem = _bulk_problem(len(batch), body)
+        if problem is None and isinstance(body, list):
+            return body
+        del body
+        raise ResponseError(f"POST {path}: {problem}", path=path, status=200)
 
     @staticmethod
     def _single_answer(spec: KindSpec, response: httpx.Response, body: object) -> Record | None:
@@ -240,12 +337,26 @@ class BaseClient:
         if response.status_code == 404:
             return None
         record = body.get(spec.envelope) if isinstance(body, dict) else None
-        if not isinstance(record, dict):
-            raise ResponseError(
-                f"GET {spec.single_path}: expected an object with a {spec.envelope!r} field",
-                path=spec.single_path, status=200,
-            )
-        return record
+        if isinstance(record, dict):
+            return record
+        del body, record  # what a server echoes never reaches a traceback's locals
+        raise ResponseError(
+            f"GET {spec.single_path}: expected an object with a {spec.envelope!r} field",
+            path=spec.single_path, status=200,
+        )
+
+
+def _bulk_problem(sent: int, body: object) -> str | None:
+    """What is wrong with a bulk answer to ``sent`` queries, or None."""
+    if not isinstance(body, list):
+        return f"expected a JSON array, got {type(body).__name__}"
+    if len(body) != sent:
+        return (f"sent {sent} queries but got {len(body)} answers; answers are matched by "
+                "position, so none of them were used")
+    position = next((i for i, item in enumerate(body) if not isinstance(item, dict)), None)
+    if position is not None:
+        return f"answer {position} is {type(body[position]).__name__}, not an object"
+    return None
 
 
 def wire_params(query: Query) -> dict[str, str]:

@@ -77,10 +77,11 @@ def retry_delay(
 def outcome_unknown(error: BaseException) -> bool:
     """Whether the server may have done (and charged) the work of a failed request.
 
-    True for a connection lost after the request went out, a timeout after sending, a
-    2xx answer that could not be used (`ResponseError`: not JSON, truncated, the wrong
-    length), and statuses in ``UNKNOWN_OUTCOME_STATUSES`` (500, 502, 504). A budget
-    counts such a request as fully charged.
+    True for a connection lost after the request went out, a timeout after sending (the
+    total deadline included), an answer that could not be used (`ResponseError`: not
+    JSON, nested too deeply, over the size cap, truncated, the wrong length), and
+    statuses in ``UNKNOWN_OUTCOME_STATUSES`` (500, 502, 504). A redirect is False: it
+    did no work. A budget counts such a request as fully charged.
 
     Examples:
         >>> from salesql_frames import APIConnectionError, ServerError

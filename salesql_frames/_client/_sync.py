@@ -18,7 +18,7 @@ from .._kinds import ORGANIZATION, PERSON, KindSpec
 from .._models import Allowance, Query, Record
 from .._params import validate_query
 from ._base import Attempts, BaseClient, batches, wire_params
-from ._errors import read_json
+from ._errors import read_json, undecodable_error
 from ._pacing import RateLimit
 
 __all__ = ["Client", "require_key", "send_batch"]
@@ -29,10 +29,17 @@ class Client(BaseClient):
 
     Args:
         api_key: The API key. Defaults to the ``SALESQL_API_KEY`` environment variable.
-            A missing key is reported when the first request is about to be sent.
+            A missing key is reported when the first request is about to be sent; a
+            malformed one (whitespace inside, not printable ASCII, over 1024 characters)
+            raises `ConfigurationError` here, naming where it came from, never the key.
         base_url: The API root. Defaults to ``SALESQL_BASE_URL``, else the public API.
+            One with a user name, password, query, fragment or the key in it is refused.
+            Redirects are not followed (but for a trailing slash added on the same
+            server): a 3xx is an `APIStatusError` naming the base URL to set.
         timeout: Seconds to wait for a response (read/write); connecting waits at most
-            5 s. A ``(connect, read)`` pair sets both. Never unbounded.
+            5 s. A ``(connect, read)`` pair sets both. Never unbounded: each attempt
+            also ends after connect + read timeout + 1 s in all, however slowly the
+            server sends, and a body over 32 MiB is refused unread (`ResponseError`).
         max_retries: How often a failed request is retried: connection errors, timeouts,
             408, 429 (waiting as ``Retry-After`` says, up to 120 s; longer means the
             daily cap, which is not retried), 500, 502, 503 and 504. 400, 401, 403, 404
@@ -66,10 +73,13 @@ class Client(BaseClient):
         transport: httpx.BaseTransport | None = None,
         clock: Clock | None = None,
     ) -> None:
-        super().__init__(
-            api_key, base_url=base_url, timeout=timeout, max_retries=max_retries,
-            rate_limit=rate_limit, daily_limit=daily_limit, clock=clock,
-        )
+        try:  # the raw key and URL leave this frame before an error does
+            super().__init__(
+                api_key, base_url=base_url, timeout=timeout, max_retries=max_retries,
+                rate_limit=rate_limit, daily_limit=daily_limit, clock=clock,
+            )
+        finally:
+            del api_key, base_url
         self._transport = transport
         self._http = httpx.Client(transport=transport, **self._http_options())
 
@@ -105,11 +115,13 @@ class Client(BaseClient):
         try:
             return Allowance.from_body(body)
         except TypeError as exc:
-            raise ResponseError(
-                f"GET {C.PATH_ALLOWANCE}: unexpected allowance body ({exc})",
-                path=C.PATH_ALLOWANCE,
-                status=200,
-            ) from None
+            problem = self._secret(C.PATH_ALLOWANCE).scrub(str(exc))
+        del body  # raised outside the except (no chained context), without the body
+        raise ResponseError(
+            f"GET {C.PATH_ALLOWANCE}: unexpected allowance body ({problem})",
+            path=C.PATH_ALLOWANCE,
+            status=200,
+        )
 
     def verify_key(self) -> bool:
         """Check the key with the reference's free test profile (never costs a credit).
@@ -262,7 +274,10 @@ class Client(BaseClient):
                 most once); False raises its error instead, for a caller keeping a budget.
 
         Returns:
-            A 2xx response (or an accepted 404).
+            A 2xx response (or an accepted 404), its body read.
+
+        Errors are raised outside every ``except`` block, so none chains an httpx
+        exception (which would carry the request and its headers).
         """
         auth = self._auth(path)
         attempts = Attempts(resend_unknown=resend_unknown)
@@ -271,18 +286,56 @@ class Client(BaseClient):
             self.pacer.acquire(weight, path)
             started = self._clock.monotonic()
             try:
-                response = self._http.request(method, path, params=params, json=json_body,
-                                              auth=auth)
+                answer = self._exchange(method, path, params, json_body, auth, started)
             except httpx.TransportError as exc:
                 error = self._on_transport_error(exc, method, path, weight)
             else:
-                error = self._on_response(
-                    response, method, path, weight, not_found_ok=not_found_ok,
-                    elapsed=self._clock.monotonic() - started,
-                )
-                if error is None:
-                    return response
+                if isinstance(answer, SalesQLError):
+                    error = self._on_unread_body(answer, method, path)
+                else:
+                    error = self._on_response(
+                        answer, method, path, weight, not_found_ok=not_found_ok,
+                        elapsed=self._clock.monotonic() - started,
+                    )
+                    if error is None:
+                        return answer
             self._clock.sleep(self._retry_after(error, attempts, method, path))
+
+    def _exchange(
+        self, method: str, path: str, params: Mapping[str, str] | None, json_body: object,
+        auth: httpx.Auth, started: float,
+    ) -> httpx.Response | SalesQLError:
+        """One attempt: send, then read the body within the deadline and the size cap.
+
+        A trailing-slash redirect on the same server is followed once
+        (`BaseClient._slash_redirect`); other redirects come back as they are.
+
+        Returns:
+            The response with its body read, or the error that stopped the read.
+
+        Raises:
+            httpx.TransportError: The connection failed, before or during the body.
+        """
+        request = self._http.build_request(method, path, params=params, json=json_body)
+        response = self._http.send(request, auth=auth, stream=True)
+        target = self._slash_redirect(response)
+        if target is not None:
+            response.close()
+            request = self._http.build_request(method, target, json=json_body)
+            response = self._http.send(request, auth=auth, stream=True)
+        reader = self._body_reader(response, method, path, started)
+        try:
+            problem = reader.start()
+            chunks = response.iter_bytes() if problem is None else iter(())
+            try:
+                for chunk in chunks:
+                    if (problem := reader.feed(chunk)) is not None:
+                        break
+            except httpx.DecodingError:
+                problem = undecodable_error(method, path, response.status_code)
+        finally:
+            response.close()  # an unread rest closes the connection instead of reusing it
+        return reader.response() if problem is None else problem
 
 
 def send_batch(
