@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import _constants as C
@@ -32,6 +34,7 @@ __all__ = [
     "Enrichment",
     "OutputOptions",
     "RunOptions",
+    "Session",
     "estimate_frame",
     "plan_frame",
     "run_enrichment",
@@ -161,8 +164,8 @@ def plan_frame(
 
 def estimate_frame(plan: Plan, options: RunOptions) -> Estimate:
     """The dry run of ``plan``: what the store answers, what is left, what it may cost."""
-    with session(options) as (client, store):
-        return estimate(plan, client, store)
+    with session(options) as current:
+        return estimate(plan, current.client, current.store)
 
 
 def run_enrichment(
@@ -184,16 +187,17 @@ def run_enrichment(
     """
     adapted = adapt(frame, output.dtype_backend)
     output.check(plan.spec, adapted)
-    with session(options) as (client, store):
+    with session(options) as current:
         outcomes = send(
             plan,
-            client,
-            store=store,
+            current.client,
+            store=current.store,
             concurrency=options.concurrency,
             max_credits=options.max_credits,
             progress=options.progress,
             warn=not options.strict,
         )
+        current.outlive(outcomes.abandoned)
     enriched = assemble(
         adapted, plan, outcomes, how=output.how, explode=output.explode,
         widths=output.widths, prefix=output.prefix,
@@ -209,17 +213,70 @@ def run_enrichment(
     return Enrichment(enriched, plan, outcomes)
 
 
+@dataclass
+class Session:
+    """The client and the result store of one call, and what must outlive the call.
+
+    Attributes:
+        client: The caller's client, or one made for the call.
+        store: The result store, or None.
+    """
+
+    client: Client
+    store: ResultStore | None
+    _closers: list[Callable[[], None]] = field(default_factory=list)
+    _pending: list[Future[Any]] = field(default_factory=list)
+
+    def outlive(self, futures: Sequence[Future[Any]]) -> None:
+        """Keep what the call opened open until ``futures`` (abandoned batches) are done.
+
+        An interrupted run leaves its batches in flight to their workers, which store the
+        answers that arrive: closing the store or the client under them would lose answers
+        that were paid for.
+        """
+        self._pending.extend(futures)
+
+    def close(self) -> None:
+        left = [future for future in self._pending if not future.done()]
+        if not left:
+            for close in reversed(self._closers):
+                close()
+            return
+        remaining = [len(left)]
+        lock = threading.Lock()
+
+        def one_done(_: Future[Any]) -> None:
+            with lock:
+                remaining[0] -= 1
+                last = remaining[0] == 0
+            if last:
+                for close in reversed(self._closers):
+                    with contextlib.suppress(Exception):
+                        close()
+
+        for future in left:
+            future.add_done_callback(one_done)
+
+
 @contextlib.contextmanager
-def session(options: RunOptions) -> Iterator[tuple[Client, ResultStore | None]]:
+def session(options: RunOptions) -> Iterator[Session]:
     """The client (the caller's, or one made and closed here) and the result store."""
     client = options.client
-    with contextlib.ExitStack() as stack:
-        if client is None:
-            client = stack.enter_context(
-                Client(options.api_key, base_url=options.base_url,
-                       rate_limit=options.rate_limit, daily_limit=options.daily_limit)
-            )
+    closers: list[Callable[[], None]] = []
+    if client is None:
+        client = Client(options.api_key, base_url=options.base_url,
+                        rate_limit=options.rate_limit, daily_limit=options.daily_limit)
+        closers.append(client.close)
+    try:
         store = resolve_store(options.cache)
-        if store is not None and store is not options.cache:
-            stack.callback(store.close)
-        yield client, store
+    except BaseException:
+        for close in closers:
+            close()
+        raise
+    if store is not None and store is not options.cache:
+        closers.append(store.close)
+    current = Session(client, store, closers)
+    try:
+        yield current
+    finally:
+        current.close()

@@ -16,6 +16,7 @@ such as a refused key, is raised.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 import time
@@ -71,6 +72,8 @@ class Outcomes:
         stopped: Why the run stopped early, if it did.
         stop_warning: The warning category for ``stopped``.
         interrupted: The run ended on Ctrl-C.
+        abandoned: Batches still in flight when the run ended: their workers store the
+            answer if it arrives, so the store and the client must outlive them.
     """
 
     items: list[Record | None]
@@ -83,6 +86,7 @@ class Outcomes:
     stopped: str | None = None
     stop_warning: type[Warning] = RunStoppedWarning
     interrupted: bool = False
+    abandoned: list[Future[list[Record]]] = field(default_factory=list)
 
     @classmethod
     def empty(cls, size: int) -> Outcomes:
@@ -129,9 +133,10 @@ class _Batch:
     delay: float = 0.0
 
 
-def _start(work: Callable[[_Batch], list[Record]], batch: _Batch) -> Future[list[Record]]:
-    """Run ``work(batch)`` in a daemon thread; its future."""
-    future: Future[list[Record]] = Future()
+def _start(
+    work: Callable[[_Batch], list[Record]], batch: _Batch, future: Future[list[Record]]
+) -> None:
+    """Run ``work(batch)`` in a daemon thread, its result delivered to ``future``."""
 
     def target() -> None:
         if not future.set_running_or_notify_cancel():
@@ -142,7 +147,6 @@ def _start(work: Callable[[_Batch], list[Record]], batch: _Batch) -> Future[list
             future.set_exception(exc)
 
     threading.Thread(target=target, name="salesql-batch", daemon=True).start()
-    return future
 
 
 @dataclass
@@ -169,6 +173,10 @@ class _Run:
     claimed: set[int] = field(default_factory=set)
     #: Positions another run is sending: looked at again when nothing else is left.
     busy: deque[int] = field(default_factory=deque)
+    in_flight: dict[Future[list[Record]], _Batch] = field(default_factory=dict)
+    #: Answers a failed store write left in memory; stored with the next batch's.
+    unstored: list[tuple[str, Record | None]] = field(default_factory=list)
+    _keep_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.account = self.client.account
@@ -182,15 +190,24 @@ class _Run:
         return self.store if self.account is not None else None
 
     def store_failed(self, error: Exception) -> None:
-        """The store cannot be written: go on without it, and say so once at the end."""
+        """Claims cannot be written: go on without the store, and say so at the end.
+
+        Called on the caller's thread. The claims of batches in flight are kept (their
+        workers still try to store the answers); the others are given up.
+        """
         store, self.store = self.store, None
+        flying = {j for batch in self.in_flight.values() for j in batch.positions}
+        idle = [self.keys[j] for j in self.claimed - flying]
         with contextlib.suppress(Exception):  # others need not wait for our leases
-            if store is not None:
-                store.release(owner=self.owner)
+            if store is not None and idle:
+                store.release(idle, owner=self.owner)
+        self.note_store_failure(store, error)
+
+    def note_store_failure(self, store: ResultStore | None, error: Exception) -> None:
         self.store_failure = (
             f"the result store at {getattr(store, 'path', store)} failed ({error}); the run "
-            "went on without it: this run's answers are in the returned frame but not all "
-            "are stored, so running again may pay for some of them again"
+            "went on: its answers are in the returned frame, but those it could not store "
+            "would be paid for again by another run"
         )
 
     # -- worker side -------------------------------------------------------------------
@@ -205,7 +222,11 @@ class _Run:
         return answers
 
     def keep(self, batch: _Batch, answers: list[Record]) -> None:
-        """Store a batch's answers; a store that fails is dropped with a warning, once."""
+        """Store a batch's answers (worker thread).
+
+        A write that fails keeps them in memory (they are in the frame anyway) and tries
+        again with the next batch's; the run goes on and warns at the end.
+        """
         store = self.store
         if store is None or self.account is None:
             return
@@ -214,10 +235,13 @@ class _Run:
             status, _ = classify(item)
             if status != C.STATUS_ERROR:
                 keep.append((self.keys[j], item if status == C.STATUS_FOUND else None))
-        try:
-            store.put_many(self.account, self.plan.spec.name, keep)
-        except Exception as exc:  # the answers are paid for: keep them in memory
-            self.store_failed(exc)
+        with self._keep_lock:
+            keep, self.unstored = self.unstored + keep, []
+            try:
+                store.put_many(self.account, self.plan.spec.name, keep)
+            except Exception as exc:  # the answers are paid for: keep them in memory
+                self.unstored = keep
+                self.note_store_failure(store, exc)
 
     # -- caller side -------------------------------------------------------------------
 
@@ -370,7 +394,7 @@ class _Run:
         self.outcomes.cached = len(stored)
         self.bar.advance(len(stored), cached=len(stored))
         self.pending.extend(j for j in range(self.plan.unique_queries) if j not in stored)
-        in_flight: dict[Future[list[Record]], _Batch] = {}
+        in_flight = self.in_flight
         try:
             self.loop(in_flight, concurrency)
         except KeyboardInterrupt:
@@ -379,10 +403,11 @@ class _Run:
         except Exception as exc:  # a bug, or a failure no rule foresaw: keep what arrived
             self.abandon(in_flight, f"an unexpected error ({type(exc).__name__}: {exc}); "
                                     "finished rows are kept")
-        if self.outcomes.stopped is None and (self.pending or self.queued or self.busy):
-            self.stop(f"max_credits={self.ledger.limit} reached (at most one credit per "
-                      "query is assumed before it is answered)", self.unsent())
-        if self.fatal is not None and self.outcomes.sent == 0:
+        left = self.unsent()  # after a stop, batches that failed late may be queued still
+        if left:
+            self.stop(self.outcomes.stopped or f"max_credits={self.ledger.limit} reached (at "
+                      "most one credit per query is assumed before it is answered)", left)
+        if self.fatal is not None and self.outcomes.sent == 0 and not self.ledger.possible:
             raise self.fatal  # nothing was answered, so nothing was paid: say it plainly
         if self.store_failure is not None:
             warnings.warn(self.store_failure, StoreWarning, stacklevel=5)
@@ -396,7 +421,9 @@ class _Run:
                 batch = self.next_batch()
                 if batch is None:
                     break
-                in_flight[_start(self.work, batch)] = batch
+                future: Future[list[Record]] = Future()
+                in_flight[future] = batch  # first: an interrupt now still finds it
+                _start(self.work, batch, future)
             if not in_flight:
                 if self.outcomes.stopped is None and self.wait_for_others():
                     continue
@@ -417,12 +444,20 @@ class _Run:
                 self.collect(future, batch)
                 continue
             # Still out there: it may be charged, and its answer is stored if it arrives.
+            self.outcomes.abandoned.append(future)
+            future.add_done_callback(functools.partial(self.release_if_failed, batch))
             self.ledger.lose(batch.worst)
             for j in batch.positions:
                 self.outcomes.record(j, None, C.STATUS_SKIPPED,
                                      f"{reason} while in flight: it may have been charged; "
                                      "its answer is stored if it arrives")
         in_flight.clear()
+
+    def release_if_failed(self, batch: _Batch, future: Future[list[Record]]) -> None:
+        """An abandoned batch ended without an answer: let another run send it."""
+        if future.exception() is not None:
+            with contextlib.suppress(Exception):
+                self.release(batch.positions)
 
     def collect(self, future: Future[list[Record]], batch: _Batch) -> None:
         try:
@@ -461,8 +496,8 @@ class _Run:
         if isinstance(error, InvalidRequestError) and len(batch.positions) > 1:
             # The server refused the batch: find the query it objects to, save the rest.
             middle = len(batch.positions) // 2
-            self.queued.extendleft([_Batch(batch.positions[middle:]),
-                                    _Batch(batch.positions[:middle])])
+            self.queued.extendleft([_Batch(batch.positions[middle:], resent=batch.resent),
+                                    _Batch(batch.positions[:middle], resent=batch.resent)])
         elif isinstance(error, APIConnectionError):
             # Nothing reaches the server: the other batches would fail the same way.
             self.halt(f"cannot reach the API ({error}); finished rows are kept",

@@ -115,3 +115,34 @@ def test_ctrl_c_in_the_cli_writes_the_partial_output_and_says_so(
     statuses = [row["salesql_status"] for row in rows]
     assert statuses.count("skipped") == 300
     assert set(statuses[:200]) <= {"found", "not_found"}
+
+
+def test_an_answer_arriving_after_the_interrupt_is_still_stored(tmp_path: Path) -> None:
+    import threading
+
+    import pandas as pd
+
+    import salesql_frames as sf
+
+    store = tmp_path / "r.sqlite3"
+    frame = pd.DataFrame({"linkedin_url": [f"linkedin.com/in/late-{i}" for i in range(50)]})
+    with sandbox.serve() as sb, sb.client() as client:
+        sb.faults.add("stall", endpoint="persons_bulk", seconds=3.0)  # longer than the grace
+
+        def press_stop() -> None:
+            deadline = time.monotonic() + 20
+            while sb.counters.faults_served["stall"] == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            os.kill(os.getpid(), signal.SIGINT)
+
+        threading.Thread(target=press_stop, daemon=True).start()
+        with pytest.raises(sf.RunInterrupted) as stop:
+            frame.salesql.enrich_persons(client=client, cache=store, progress=False)
+        assert set(stop.value.partial["salesql_status"]) == {"skipped"}
+        deadline = time.monotonic() + 20  # the stalled answer arrives after the interrupt
+        while sf.cache_info(store).entries < 50 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sf.cache_info(store).entries == 50  # paid for, so kept
+        again = frame.salesql.enrich_persons(client=client, cache=store, progress=False)
+        assert sb.counters.searches == 50  # the re-run is free, and does not wait on claims
+    assert set(again["salesql_status"]) <= {"found", "not_found"}

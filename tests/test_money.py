@@ -124,22 +124,44 @@ def test_strict_mode_raises_with_the_partial_frame(
     assert caught.value.category is sf.RunStoppedWarning
 
 
-def test_a_store_that_fails_mid_run_keeps_the_answers_and_warns(
+def test_a_store_write_that_fails_once_is_caught_up_with_the_next_batch(
     sb: sandbox.Sandbox, client: Client, make_frame: MakeFrame, column: Column, tmp_path: Any
 ) -> None:
-    store = sf.ResultStore(tmp_path / "r.db")
+    class FailsOnce(sf.ResultStore):
+        failures = 0
 
-    def broken(*args: object, **kwargs: object) -> None:
-        raise sf.StoreError("disk full", path=store.path, operation="write")
+        def put_many(self, *args: Any, **kwargs: Any) -> None:
+            if not FailsOnce.failures:
+                FailsOnce.failures += 1
+                raise sf.StoreError("database is locked", path=self.path, operation="write")
+            super().put_many(*args, **kwargs)
 
-    store.put_many = broken  # type: ignore[method-assign]
-    with pytest.warns(sf.StoreWarning, match="went on without it"):
+    with FailsOnce(tmp_path / "r.db") as store, pytest.warns(sf.StoreWarning,
+                                                             match="r.db failed"):
         out = make_frame(leads(250)).salesql.enrich_persons(
             client=client, cache=store, progress=False, concurrency=1)
-    status = column(out, "salesql_status")
-    assert set(status) <= {"found", "not_found"}  # the run went on without the store
+    assert set(column(out, "salesql_status")) <= {"found", "not_found"}  # the run went on
     assert sb.counters.searches == 250
-    store.close()
+    assert sf.cache_info(tmp_path / "r.db").entries == 250  # the first batch came later
+
+
+def test_a_batch_that_fails_after_a_stop_gets_its_reason_and_gives_up_its_claims(
+    make_frame: MakeFrame, column: Column, tmp_path: Any
+) -> None:
+    import sqlite3
+
+    clock = FakeClock()
+    with sandbox.serve(clock=clock) as sb, sb.client(clock=clock) as client:
+        sb.faults.add("daily_cap", endpoint="persons_bulk")  # the first batch: a stop
+        sb.faults.add("lost", endpoint="persons_bulk")  # the second, in flight: no answer
+        with pytest.warns(sf.QuotaExhaustedWarning):
+            out = make_frame(leads(200)).salesql.enrich_persons(
+                client=client, cache=tmp_path / "r.db", progress=False, concurrency=2)
+        assert sb.counters.requests["persons_bulk"] == 2  # nothing is sent after a stop
+    errors = column(out, "salesql_error")
+    assert all(errors), "every row not answered says why"
+    with sqlite3.connect(tmp_path / "r.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM claims").fetchone()[0] == 0
 
 
 # -- every bad argument fails with zero requests ------------------------------------------
