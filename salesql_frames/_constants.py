@@ -142,3 +142,21 @@ MAX_JSON_DEPTH: Final = 64
 #: trailing slash on the same server (what web frameworks answer for a path without
 #: one); every other redirect is an error naming the base URL to fix.
 METHOD_KEEPING_REDIRECTS: Final = frozenset({307, 308})
+
+# Adaptive pacing: what a 429 teaches, and how success climbs back (``_client/_pacing``).
+#: A ceiling is learned only from evidence: a 429 with a usable ``Retry-After`` (> 0 s)
+#: while our own searches fill the window. A 429 without one (missing, 0, past, malformed)
+#: teaches none. The first in a row only waits its retry's backoff; the second in a row,
+#: with nothing learned, makes the allowance ADAPTIVE_DECREASE x what we sent in a
+#: provisional window of this many seconds (each further one multiplies it by
+#: ADAPTIVE_DECREASE again), and a window's worth of accepted searches lifts it.
+ADAPTIVE_PROVISIONAL_WINDOW: Final = 1.0
+#: Once the allowance is back at the learned ceiling, a window's worth of accepted
+#: searches without a 429 starts a probe above it; each refused probe doubles the
+#: windows' worth needed before the next (up to this many), and a confirmed one resets it.
+ADAPTIVE_PROBE_MAX_WINDOWS: Final = 8
+#: A probe admits this share of the allowance above it (at least one batch). The share
+#: doubles with each confirmed probe, up to ADAPTIVE_PROBE_MAX_SHARE (twice the
+#: allowance), and starts again from this after a refusal.
+ADAPTIVE_PROBE_SHARE: Final = 0.1
+ADAPTIVE_PROBE_MAX_SHARE: Final = 1.0

@@ -3,12 +3,18 @@
 The API limits searches per window per account, and a bulk of n queries counts n. The
 `Pacer` keeps a log of what was sent and lets a request go only when the searches sent
 in the last window, plus this one, fit the allowance: the same rule a sliding-window
-server applies, so a known limit is met with no 429 at all.
+server applies (and a stricter one than a fixed window), so a known limit is met with
+no 429 at all.
 
-With no limit given the pacer adapts: it sends full batches until the first 429, then
-takes the searches that were accepted in the window the server named (``Retry-After``)
-as the allowance, cuts it multiplicatively on each further 429 and recovers it
-additively on success, never above the best allowance seen.
+With no limit given the pacer adapts, and learns a ceiling only from evidence: a 429
+whose ``Retry-After`` is usable while our own searches fill the window. Then the window
+is what the server named (or longer, if it refused once our window had passed) and the
+ceiling is what it accepted in it. A 429 without that evidence backs off (its retry's
+backoff; from the second in a row, a provisional allowance) and never sets a ceiling.
+Sustained success climbs back: a provisional allowance lifts after a window's worth of
+accepted searches, a cut one recovers additively to the ceiling, and at the ceiling the
+pacer probes above it, so a limit that was raised, or a ceiling learned from a transient
+refusal, is found again.
 """
 
 from __future__ import annotations
@@ -38,6 +44,14 @@ class Pacer:
         daily_limit: Searches per UTC day this client may send; beyond it, requests
             fail with `QuotaExhaustedError` before anything is sent.
         clock: What to measure and wait with (tests pass a `FakeClock`).
+
+    Attributes:
+        known: Whether the limit was given (else it is learned).
+        allowance: Searches admitted per ``window`` (``inf``: unlimited). While probing
+            above a learned ceiling the pacer admits a little more; the allowance rises
+            once the server is seen to accept it.
+        window: The window's seconds.
+        rate_limited: 429s seen.
     """
 
     def __init__(
@@ -49,17 +63,25 @@ class Pacer:
     ) -> None:
         self._clock = clock
         self._lock = threading.Lock()
-        self._log: deque[tuple[float, int]] = deque()
+        self._log: deque[tuple[float, int]] = deque()  # (sent at, weight)
         self.known = rate_limit is not None
         self.allowance, self.window = _parse_rate_limit(rate_limit)
-        self._best = self.allowance
         if daily_limit is not None and daily_limit < 1:
             raise ConfigurationError(f"daily_limit must be a positive number, got {daily_limit}")
         self.daily_limit = daily_limit
         self._day = _utc_today()
         self._sent_today = 0
         self.rate_limited = 0
-        self._lone_refusals = 0
+        # Adaptive state (all of it under the lock):
+        self._ceiling = self.allowance  # learned from evidence; inf until then
+        self._learned = False  # whether `window` came from evidence
+        self._accepted = 0  # searches sent, and not refused, since the last 429 or raise
+        self._refused_in_row = 0  # 429s since the last accepted request
+        self._reset_at = -math.inf  # when the last usable Retry-After said the window frees
+        self._counted_from = -math.inf  # searches before this are not the server's any more
+        self._probe_windows = 1  # windows' worth of success before the next probe
+        self._probe_share = 0.0  # headroom admitted above the allowance (0: no probe)
+        self._next_share = C.ADAPTIVE_PROBE_SHARE
 
     def __repr__(self) -> str:
         mode = "known" if self.known else "adaptive"
@@ -70,12 +92,11 @@ class Pacer:
         """Queries per bulk request under the current allowance.
 
         Batches shrink when the window allows fewer than 100 searches, and once a limit
-        is known they take at most a sixth of the window, so searches are spread out.
+        is known they take at most a sixth of the window, so searches are spread out. A
+        learned allowance is cut in whole sixths (rounded down), so that six batches
+        fill the window it was learned in.
         """
-        if math.isinf(self.allowance):
-            return largest
-        spread = math.ceil(self.allowance * C.BATCH_SHARE_OF_WINDOW)
-        return max(1, min(largest, spread, math.floor(self.allowance) or 1))
+        return _batch_size(self.allowance, largest, learned=not self.known)
 
     def fits(self, weight: int) -> bool:
         """Whether ``weight`` searches can ever pass in one window."""
@@ -99,6 +120,7 @@ class Pacer:
             if delay <= 0:
                 self._log.append((now, weight))
                 self._sent_today += weight
+                self._accepted += weight
             return max(delay, 0.0)
 
     def acquire(self, weight: int, path: str = "") -> float:
@@ -116,65 +138,158 @@ class Pacer:
                 if self._log[i][1] == weight:
                     del self._log[i]
                     self._sent_today -= weight
+                    self._accepted = max(0, self._accepted - weight)
                     return
 
     def on_rate_limited(self, weight: int, retry_after: float | None) -> None:
-        """Learn from a 429 for a request of ``weight`` searches."""
+        """Learn from a 429 for a request of ``weight`` searches.
+
+        Args:
+            weight: The refused request's searches (taken back from the log).
+            retry_after: The ``Retry-After`` in seconds; None or 0 when it was missing,
+                malformed, 0, negative or a past date, which is no evidence of a window.
+        """
         self.release(weight)
         with self._lock:
             self.rate_limited += 1
             if self.known:
                 return
-            window = max(1.0, retry_after) if retry_after is not None else C.DEFAULT_WINDOW_SECONDS
-            accepted = self._in_window(self._clock.monotonic(), window * C.WINDOW_MARGIN)
-            if not math.isinf(self.allowance):
-                self.allowance = max(1.0, self.allowance * C.ADAPTIVE_DECREASE)
-                if accepted:  # never recover beyond what the server just refused
-                    self._best = min(self._best, float(accepted))
+            now = self._clock.monotonic()
+            probing = self._probe_share > 0
+            self._probe_share, self._accepted = 0.0, 0
+            self._refused_in_row += 1
+            usable = retry_after is not None and retry_after > 0
+            if retry_after is not None and usable and self._learn(now, retry_after, weight):
+                if probing:  # the probe found the ceiling: wait longer before the next
+                    self._probe_windows = min(2 * self._probe_windows,
+                                              C.ADAPTIVE_PROBE_MAX_WINDOWS)
+                self._next_share = C.ADAPTIVE_PROBE_SHARE
                 return
-            if accepted:
-                # We filled the window ourselves: what it took is the allowance.
-                self.window, self.allowance = window, float(accepted)
-                self._best = self.allowance
-                return
-            # Refused with nothing of ours in the window: someone else filled it (retry
-            # as told), or this request alone exceeds it (refused twice: halve it).
-            self._lone_refusals += 1
-            if self._lone_refusals >= 2:
-                self.window = window
-                self.allowance = float(max(1, weight // 2))
-                self._best = float(max(1, weight - 1))
+            self._back_off(now, weight)
 
     def on_success(self) -> None:
-        """Recover the allowance additively after an accepted request (adaptive mode)."""
+        """Climb back after an accepted request (adaptive mode): recover, lift or probe."""
         with self._lock:
-            self._lone_refusals = 0
-            if not self.known and self.allowance < self._best:
-                step = max(1.0, self._best * C.ADAPTIVE_INCREASE)
-                self.allowance = min(self._best, self.allowance + step)
+            self._refused_in_row = 0
+            if self.known or math.isinf(self.allowance):
+                return
+            if math.isinf(self._ceiling):
+                # A provisional allowance (no evidence): lifted after a window's worth.
+                if self._accepted >= self.allowance:
+                    self.allowance, self._accepted = math.inf, 0
+                return
+            if self.allowance < self._ceiling:  # cut by a bare 429: recover additively
+                step = max(1.0, self._ceiling * C.ADAPTIVE_INCREASE)
+                self.allowance = min(self._ceiling, self.allowance + step)
+                return
+            if self._probe_share > 0:
+                # Accepted in one window, but for the newest request: it may still be in
+                # flight (another worker's), and refused yet.
+                seen = self._in_window(self._clock.monotonic(), self.window, self._counted_from)
+                seen -= self._log[-1][1] if self._log else 0
+                if seen > self.allowance:  # accepted above the ceiling: it was raised
+                    self.allowance = self._ceiling = float(seen)
+                    self._probe_windows, self._accepted = 1, 0
+                    self._next_share = min(2 * self._probe_share, C.ADAPTIVE_PROBE_MAX_SHARE)
+                    self._probe_share = self._next_share
+                return
+            if self._accepted >= self._probe_windows * self.allowance:
+                self._probe_share, self._accepted = self._next_share, 0
 
     # -- internals (lock held) ---------------------------------------------------------
 
-    def _span(self) -> float:
-        return self.window * C.WINDOW_MARGIN + C.WINDOW_SLACK_SECONDS
+    def _learn(self, now: float, retry_after: float, weight: int) -> bool:
+        """Take a ceiling from a 429 with a usable ``Retry-After``, if ours filled the window.
 
-    def _in_window(self, now: float, span: float) -> int:
-        """Searches sent in the last ``span`` seconds (and drop entries nobody needs)."""
+        Only searches sent since the window last freed (when the last such 429 said it
+        would) are counted: a fixed window may have counted the ones before apart.
+
+        Args:
+            now: When the 429 came.
+            retry_after: Its ``Retry-After``, in seconds (> 0).
+            weight: The refused request's searches.
+
+        Returns:
+            False when none of our searches is in the window: no evidence.
+        """
+        if now >= self._reset_at:  # the window freed since the last 429 said it would
+            self._counted_from = self._reset_at
+        self._reset_at = now + retry_after
+        since = self._counted_from
+        if self._learned:
+            # A wait is at most the window, give or take its rounding up; what a longer
+            # window would hold was let go by ours, and may have counted in another
+            # (fixed) window: only our window's searches are evidence here.
+            window = max(self.window, retry_after - 1.0)
+            accepted = self._in_window(now, self._span(), since)
+        else:
+            window = max(1.0, retry_after)
+            accepted = self._in_window(now, _span(window), since)
+        if not accepted or (self._learned and accepted + weight < self.allowance):
+            # Refused although our window had room: the server's window is longer (a
+            # fixed one, say). It frees when told and began at our first search since
+            # it last freed that it may still count; all of those count.
+            start = now - _span(self.window + retry_after)
+            first = next((t for t, _ in self._log if t > start and t >= since), None)
+            if first is not None:
+                window = max(window, now + retry_after - first)
+                accepted = self._in_window(now, now - first + 1.0, since)
+        if not accepted:
+            return False
+        self.window, self._learned = window, True
+        self.allowance = self._ceiling = float(accepted)
+        return True
+
+    def _back_off(self, now: float, weight: int) -> None:
+        """Back off after a 429 that teaches no ceiling."""
+        if not math.isinf(self.allowance):
+            self.allowance = max(1.0, self.allowance * C.ADAPTIVE_DECREASE)
+            return
+        if self._refused_in_row < 2:
+            return  # a stray refusal: its retry's backoff is the cool-down
+        self.window = C.ADAPTIVE_PROVISIONAL_WINDOW
+        sent = self._in_window(now, self._span())
+        if sent:
+            self.allowance = max(1.0, sent * C.ADAPTIVE_DECREASE)
+        else:  # refused again with nothing of ours in the window: this request alone is too big
+            self.allowance = float(max(1, weight // 2))
+
+    def _limit(self) -> float:
+        """What the window admits now: the allowance, plus the headroom of a probe.
+
+        A probe's headroom is at least two batches: one is confirmed only once the next
+        one was sent (see `on_success`).
+        """
+        if self._probe_share <= 0:
+            return self.allowance
+        return self.allowance + max(self._probe_share * self.allowance,
+                                    2.0 * _batch_size(self.allowance, learned=True))
+
+    def _span(self) -> float:
+        return _span(self.window)
+
+    def _in_window(self, now: float, span: float, since: float = -math.inf) -> int:
+        """Searches sent in the last ``span`` seconds, and not before ``since``.
+
+        Drops the entries nobody needs any more.
+        """
         keep = max(self._span(), C.DEFAULT_WINDOW_SECONDS)
         while self._log and self._log[0][0] <= now - keep:
             self._log.popleft()
-        return sum(weight for sent_at, weight in self._log if sent_at > now - span)
+        return sum(weight for sent_at, weight in self._log
+                   if sent_at > now - span and sent_at >= since)
 
     def _delay(self, weight: int, now: float) -> float:
         """Seconds until ``weight`` more searches fit in the window (0: now)."""
         span = self._span()
         used = self._in_window(now, span)
-        if math.isinf(self.allowance):
+        limit = self._limit()
+        if math.isinf(limit):
             return 0.0
-        room = self.allowance - used
+        room = limit - used
         if weight <= room:
             return 0.0
-        if weight > self.allowance and used == 0:
+        if weight > limit and used == 0:
             return 0.0  # larger than any window: send alone rather than never
         # Wait until enough of the oldest entries leave the window.
         needed = weight - room
@@ -204,6 +319,20 @@ class Pacer:
                 retry_after=(midnight - datetime.now(timezone.utc)).total_seconds(),
                 resets_at=midnight,
             )
+
+
+def _span(window: float) -> float:
+    """How long a window of ``window`` seconds is taken, for clock skew and latency."""
+    return window * C.WINDOW_MARGIN + C.WINDOW_SLACK_SECONDS
+
+
+def _batch_size(allowance: float, largest: int = C.MAX_BULK_QUERIES, *,
+                learned: bool = False) -> int:
+    if math.isinf(allowance):
+        return largest
+    share = allowance * C.BATCH_SHARE_OF_WINDOW
+    spread = math.floor(share) if learned else math.ceil(share)
+    return max(1, min(largest, spread, math.floor(allowance) or 1))
 
 
 def _parse_rate_limit(rate_limit: RateLimit | None) -> tuple[float, float]:

@@ -15,7 +15,7 @@ from ._data import SHAPES, DataSource, Record, Shape
 from ._engine import Engine
 from ._faults import FaultPlan
 from ._http import API_PREFIX, SandboxHTTPServer
-from ._limits import Limiter
+from ._limits import Limiter, RateWindow
 from ._runtime import Latency, Runtime, check_latency
 
 if TYPE_CHECKING:
@@ -41,8 +41,12 @@ class Sandbox:
         seed: Seeds every synthetic record.
         shape: ``"documented"`` (the reference's records) or ``"lean"`` (what real bulk
             answers looked like).
-        rate_limit: None, or ``(searches, seconds)``: a sliding window where a bulk of n
-            queries counts n searches and ``/allowance`` counts none.
+        rate_limit: None, or ``(searches, seconds)``: a window where a bulk of n queries
+            counts n searches and ``/allowance`` counts none.
+        rate_window: How ``rate_limit`` is counted: ``"sliding"`` (any ``seconds``; a 429's
+            ``Retry-After`` says when enough of the oldest searches leave) or ``"fixed"``
+            (windows from multiples of ``seconds`` on the clock, counted from zero at each
+            boundary; ``Retry-After`` is the time to the next boundary).
         daily_limit: None, or executed searches allowed per UTC day.
         credits: Initial ``emails_and_phones`` credits.
         latency: Seconds slept per request, or a ``(min, max)`` range drawn per request.
@@ -65,6 +69,7 @@ class Sandbox:
         seed: int = 0,
         shape: Shape = "documented",
         rate_limit: tuple[int, float] | None = None,
+        rate_window: RateWindow = "sliding",
         daily_limit: int | None = None,
         credits: int = 10_000,
         latency: Latency = 0.0,
@@ -89,7 +94,7 @@ class Sandbox:
             api_key=api_key,
             data=DataSource(seed=seed, shape=shape, not_found_rate=not_found_rate),
             counters=self.counters,
-            limiter=Limiter(rate_limit, daily_limit, clock=clock.monotonic),
+            limiter=Limiter(rate_limit, daily_limit, clock=clock.monotonic, window=rate_window),
             credits=credits,
             organization_credit=organization_credit,
         )
@@ -224,6 +229,7 @@ def serve(
     seed: int = 0,
     shape: Shape = "documented",
     rate_limit: tuple[int, float] | None = None,
+    rate_window: RateWindow = "sliding",
     daily_limit: int | None = None,
     credits: int = 10_000,
     latency: Latency = 0.0,
@@ -234,7 +240,7 @@ def serve(
     """Run a `Sandbox` for the duration of a ``with`` block (see `Sandbox` for the options)."""
     with Sandbox(
         port=port, host=host, api_key=api_key, seed=seed, shape=shape, rate_limit=rate_limit,
-        daily_limit=daily_limit, credits=credits, latency=latency,
+        rate_window=rate_window, daily_limit=daily_limit, credits=credits, latency=latency,
         not_found_rate=not_found_rate, organization_credit=organization_credit, clock=clock,
     ) as sandbox:
         yield sandbox
