@@ -161,10 +161,12 @@ def test_a_429_without_a_usable_retry_after_sets_no_ceiling(retry_after: float |
     assert pacer.window == C.ADAPTIVE_PROVISIONAL_WINDOW
     assert clock.sleeps == []
     accepted = 0
-    while pacer.allowance < INF:  # a window's worth of accepted searches lifts it
+    for _ in range(10):  # a window's worth of accepted searches lifts it
         accepted += (weight := pacer.batch_size())
         pacer.acquire(weight)
         pacer.on_success()
+        if pacer.allowance == INF:
+            break
     assert 140 <= accepted < 140 + pacer.batch_size()
     assert clock.slept == pytest.approx(2 * span(C.ADAPTIVE_PROVISIONAL_WINDOW))  # 2 windows
 
@@ -177,6 +179,37 @@ def test_a_lone_oversized_request_is_halved_not_retried_forever() -> None:
     pacer.on_rate_limited(100, 1.0)
     assert pacer.allowance == 50.0
     assert not pacer.fits(100)  # the caller splits the batch
+
+
+def test_a_refusal_once_our_window_has_passed_means_a_longer_window() -> None:
+    clock = FakeClock(1000.0)
+    pacer = Pacer(None, clock=clock)
+    for _ in range(4):
+        pacer.acquire(100)
+    # A fixed window refuses near its end: the wait names only what is left of it.
+    pacer.on_rate_limited(100, retry_after=1.0)
+    assert (pacer.allowance, pacer.window) == (300.0, 1.0)
+    clock.sleep(span(1.0))
+    for _ in range(6):  # the next window takes all 300 (it freed when told)
+        assert pacer.reserve(50) == 0
+    clock.sleep(span(1.0))
+    assert pacer.reserve(50) == 0
+    # Refused though our 1-s window was empty: the server's window holds the last burst
+    # and ends in 2 s, so it is about 3 s long. The burst before that freed when the
+    # first 429 said it would, so it is not counted.
+    pacer.on_rate_limited(50, retry_after=2.0)
+    assert pacer.window == pytest.approx(span(1.0) + 2.0)
+    assert pacer.allowance == 300.0
+
+
+def test_learned_batches_fill_the_window() -> None:
+    pacer = Pacer(None, clock=FakeClock())
+    pacer.acquire(100)
+    pacer.acquire(100)
+    pacer.on_rate_limited(100, retry_after=1.0)
+    assert (pacer.allowance, pacer.window) == (100.0, 1.0)
+    assert pacer.batch_size() == 16  # six of them fit in 100 (six of 17 would not)
+    assert Pacer((100, 1.0)).batch_size() == 17  # a known limit's batches are as before
 
 
 def test_probing_above_the_learned_ceiling() -> None:

@@ -158,8 +158,8 @@ class Pacer:
             probing = self._probe_share > 0
             self._probe_share, self._accepted = 0.0, 0
             self._refused_in_row += 1
-            usable = retry_after is not None and retry_after > 0
-            if retry_after is not None and usable and self._learn(now, retry_after, weight):
+            usable = retry_after if retry_after is not None and retry_after > 0 else None
+            if usable is not None and self._learn(now, usable, weight):
                 if probing:  # the probe found the ceiling: wait longer before the next
                     self._probe_windows = min(2 * self._probe_windows,
                                               C.ADAPTIVE_PROBE_MAX_WINDOWS)
