@@ -71,8 +71,8 @@ SQLITE_MAX_PARAMS: Final = 900
 STORE_LOCK_TIMEOUT: Final = 5.0
 
 # Pacing.
-#: The window a bare ``rate_limit=N`` means (searches per minute), and the one assumed
-#: for a 429 that names none.
+#: The window a bare ``rate_limit=N`` means (searches per minute), and the longest window
+#: an adaptive pacer assumes.
 DEFAULT_WINDOW_SECONDS: Final = 60.0
 #: Parallel requests per client unless told otherwise.
 DEFAULT_CONCURRENCY: Final = 2
@@ -81,7 +81,7 @@ WINDOW_MARGIN: Final = 1.03
 WINDOW_SLACK_SECONDS: Final = 0.05
 #: Adaptive mode: after a 429, the learned window allowance is multiplied by this...
 ADAPTIVE_DECREASE: Final = 0.7
-#: ...and recovers by this share of the best allowance per window without a 429.
+#: ...and recovers by this share of the learned ceiling per accepted request.
 ADAPTIVE_INCREASE: Final = 0.05
 #: Batches once a limit is known: at most this share of the window per request, so
 #: searches are spread across the window instead of sent in one burst.
