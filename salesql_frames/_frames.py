@@ -129,8 +129,10 @@ class _Adapter:
         return self._pick(out, self._order(results.column_names))
 
     def _order(self, names: list[str]) -> list[int]:
-        """Column positions of input-less-results + results: each earlier result column
-        back where it was, the new ones at the end."""
+        """Positions in (input less results) + results: earlier result columns in place.
+
+        Each result column the input had goes back where it was; new ones go at the end.
+        """
         replaced = set(names)
         kept = [column for column in self.columns if column not in replaced]
         at = {name: len(kept) + i for i, name in enumerate(names)}
