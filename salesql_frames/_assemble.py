@@ -177,9 +177,15 @@ def _earlier(frame: Frame, name: str, type_: pa.DataType) -> pa.Array | None:
         values = values.combine_chunks()
     if pa.types.is_dictionary(values.type):
         values = values.dictionary_decode()
+    failures = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
     try:
         return values.cast(type_)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+    except failures:
+        if not (pa.types.is_timestamp(type_) and type_.tz is not None):
+            return None
+    try:  # text without an offset: naive UTC, as spreadsheets keep timestamps
+        return values.cast(pa.timestamp("ns")).cast(type_, safe=False)
+    except failures:
         return None
 
 

@@ -199,3 +199,29 @@ def test_result_columns_stay_where_they_were_and_input_dtypes_are_kept(
         with_note = first.assign(note="x")
     again = with_note.salesql.enrich_persons(client=client, cache=False, progress=False)
     assert list(again.columns) == list(with_note.columns)  # in place; "note" stays last
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_top_up_of_a_spreadsheet_read_back_keeps_the_values(
+    sb: sandbox.Sandbox, client: Client, tmp_path: Any, fmt: str,
+    person_urls: Callable[..., list[str]],
+) -> None:
+    """Read back from CSV/XLSX every result column is text; it is read as its type."""
+    from salesql_frames._io import read_table, write_table
+
+    urls = person_urls(8)
+    first = pd.DataFrame({"linkedin_url": urls}).salesql.enrich_persons(
+        client=client, cache=False, progress=False)
+    path = write_table(first, tmp_path / f"out.{fmt}")
+    back = read_table(path).frame
+    missing = first[P + "work_email"].isna()
+    before = dict(sb.counters.queries)
+    again = back.salesql.enrich_persons(only_missing=P + "work_email", client=client,
+                                        cache=False, progress=False)
+    assert sent_since(sb, before) == Counter(identity(u) for u in pd.Series(urls)[missing])
+    kept = ~missing
+    for name in (P + "status", P + "work_email", P + "fetched_at",
+                 P + "organization_founded_year", P + "timestamp_work_experience_start"):
+        assert again.loc[kept, name].tolist() == first.loc[kept, name].tolist(), name
+    year = P + "organization_founded_year"
+    assert again[year].dtype == first[year].dtype
