@@ -162,9 +162,10 @@ def check_top_up(
     for field in _result_schema(spec, how, explode, widths, prefix):
         if field.name in present and _earlier(frame, field.name, field.type) is None:
             raise InvalidArgumentError(
-                f"column {field.name!r} has a result column's name but its values are not "
+                f"column {field.name!r} has a result column's name but cannot be read as "
                 f"{field.type} (earlier results are kept in it on rows that get no new "
-                "answer): rename or drop it, or pass another prefix="
+                "answer): a column of your own, or a repeated one? Rename or drop it, or "
+                "pass another prefix="
             )
 
 

@@ -138,7 +138,10 @@ class _Adapter:
         at = {name: len(kept) + i for i, name in enumerate(names)}
         order, left = [], iter(range(len(kept)))
         for column in self.columns:
-            order.append(at.pop(column) if column in replaced else next(left))
+            if column not in replaced:
+                order.append(next(left))
+            elif column in at:  # a repeated name: its result goes where it first was
+                order.append(at.pop(column))
         return order + sorted(at.values())
 
     def _pick(self, frame: Any, order: list[int]) -> Any:
