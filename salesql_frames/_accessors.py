@@ -16,6 +16,7 @@ from ._assemble import How
 from ._client import Client, RateLimit
 from ._enrich import (
     Cache,
+    MaxAge,
     OutputOptions,
     RunOptions,
     estimate_frame,
@@ -97,6 +98,7 @@ class SalesQLAccessor:
         api_key: str | None = None,
         base_url: str | None = None,
         cache: Cache = None,
+        max_age: MaxAge = None,
         max_credits: int | None = None,
         rate_limit: RateLimit | None = None,
         daily_limit: int | None = None,
@@ -142,6 +144,8 @@ class SalesQLAccessor:
                 `default_cache_path`), a file path, a `ResultStore`, or False for none.
                 Stored answers are reused and cost nothing; every batch is stored as
                 soon as it is answered.
+            max_age: Send again stored answers fetched longer ago than this: a
+                ``datetime.timedelta``, a number of days, or ``"90d"``/``"12h"``.
             max_credits: A cap the server's charges never exceed: a batch is sent only
                 when its worst case (one credit per query) fits what is left, and a batch
                 whose answer was lost counts as fully charged. Unsent rows are
@@ -196,7 +200,7 @@ class SalesQLAccessor:
         options = RunOptions(
             client=client, api_key=api_key, base_url=base_url, cache=cache,
             max_credits=max_credits, rate_limit=rate_limit, daily_limit=daily_limit,
-            concurrency=concurrency, progress=progress, strict=strict,
+            concurrency=concurrency, progress=progress, strict=strict, max_age=max_age,
         )
         return run_enrichment(self._frame, plan, output=output, options=options).frame
 
@@ -234,6 +238,7 @@ class SalesQLAccessor:
         api_key: str | None = None,
         base_url: str | None = None,
         cache: Cache = None,
+        max_age: MaxAge = None,
         max_credits: int | None = None,
         rate_limit: RateLimit | None = None,
         daily_limit: int | None = None,
@@ -257,6 +262,7 @@ class SalesQLAccessor:
             api_key: API key, when no ``client`` is given.
             base_url: API root, when no ``client`` is given.
             cache: The result store (see `enrich_persons`).
+            max_age: Re-ask stored answers older than this (see `enrich_persons`).
             max_credits: Credit budget (see `enrich_persons`).
             rate_limit: Searches per minute (see `enrich_persons`).
             daily_limit: Searches per UTC day (see `enrich_persons`).
@@ -291,7 +297,7 @@ class SalesQLAccessor:
         options = RunOptions(
             client=client, api_key=api_key, base_url=base_url, cache=cache,
             max_credits=max_credits, rate_limit=rate_limit, daily_limit=daily_limit,
-            concurrency=concurrency, progress=progress, strict=strict,
+            concurrency=concurrency, progress=progress, strict=strict, max_age=max_age,
         )
         return run_enrichment(self._frame, plan, output=output, options=options).frame
 
@@ -304,6 +310,7 @@ class SalesQLAccessor:
         api_key: str | None = None,
         base_url: str | None = None,
         cache: Cache = None,
+        max_age: MaxAge = None,
         **columns_and_filters: Any,
     ) -> Estimate:
         """Estimate `enrich_persons` without sending a query: the dry run.
@@ -317,6 +324,7 @@ class SalesQLAccessor:
             api_key: API key, when no ``client`` is given.
             base_url: API root, when no ``client`` is given.
             cache: The result store to check (see `enrich_persons`).
+            max_age: Stored answers older than this count as ``stale``: to send.
             **columns_and_filters: As for `plan_persons` (column names, ``only_missing``,
                 flags).
 
@@ -329,7 +337,8 @@ class SalesQLAccessor:
         """
         plan = self.plan_persons(**columns_and_filters)
         return estimate_frame(
-            plan, RunOptions(client=client, api_key=api_key, base_url=base_url, cache=cache)
+            plan, RunOptions(client=client, api_key=api_key, base_url=base_url, cache=cache,
+                             max_age=max_age)
         )
 
     def estimate_organizations(
@@ -339,6 +348,7 @@ class SalesQLAccessor:
         api_key: str | None = None,
         base_url: str | None = None,
         cache: Cache = None,
+        max_age: MaxAge = None,
         **columns_and_filters: Any,
     ) -> Estimate:
         """Estimate `enrich_organizations` without sending a query (see `estimate_persons`).
@@ -351,7 +361,8 @@ class SalesQLAccessor:
         """
         plan = self.plan_organizations(**columns_and_filters)
         return estimate_frame(
-            plan, RunOptions(client=client, api_key=api_key, base_url=base_url, cache=cache)
+            plan, RunOptions(client=client, api_key=api_key, base_url=base_url, cache=cache,
+                             max_age=max_age)
         )
 
 

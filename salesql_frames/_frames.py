@@ -7,6 +7,7 @@ label, so duplicate labels and MultiIndexes come back exactly as they went in.
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 import sys
@@ -42,8 +43,16 @@ class Frame(Protocol):
         """The column as an Arrow string array, plus a mask of non-text cells."""
         ...
 
+    def values(self, column: str) -> pa.Array | None:
+        """The column as an Arrow array of its own type, or None if it has none."""
+        ...
+
     def with_results(self, results: pa.Table) -> Any:
-        """The input frame with ``results`` (one row per input row) appended."""
+        """The input frame with ``results`` (one row per input row) appended.
+
+        A result column the input already has (an earlier run's) is replaced where it
+        is; the others are appended.
+        """
         ...
 
     def with_long_results(self, positions: np.ndarray, results: pa.Table) -> Any:
@@ -111,11 +120,33 @@ class _Adapter:
         return True
 
     def with_results(self, results: pa.Table) -> Any:
-        return self._beside(self._without(results.column_names), results)
+        out = self._beside(self._without(results.column_names), results)
+        return self._pick(out, self._order(results.column_names))
 
     def with_long_results(self, positions: np.ndarray, results: pa.Table) -> Any:
         left = self._rows(self._without(results.column_names), positions)
-        return self._beside(left, results)
+        out = self._beside(left, results)
+        return self._pick(out, self._order(results.column_names))
+
+    def _order(self, names: list[str]) -> list[int]:
+        """Positions in (input less results) + results: earlier result columns in place.
+
+        Each result column the input had goes back where it was; new ones go at the end.
+        """
+        replaced = set(names)
+        kept = [column for column in self.columns if column not in replaced]
+        at = {name: len(kept) + i for i, name in enumerate(names)}
+        order, left = [], iter(range(len(kept)))
+        for column in self.columns:
+            if column not in replaced:
+                order.append(next(left))
+            elif column in at:  # a repeated name: its result goes where it first was
+                order.append(at.pop(column))
+        return order + sorted(at.values())
+
+    def _pick(self, frame: Any, order: list[int]) -> Any:
+        """``frame``'s columns at positions ``order``."""
+        return frame if order == sorted(order) else frame.iloc[:, order]
 
     def _without(self, names: list[str]) -> Any:
         """The input less the columns in ``names`` (results of an earlier run)."""
@@ -158,6 +189,17 @@ class PandasFrame(_Adapter):
             return array.cast(pa.string()), np.zeros(len(series), dtype=bool)
         return _strings_from_objects(series.to_numpy(dtype=object, na_value=None))
 
+    def values(self, column: str) -> pa.Array | None:
+        import pandas as pd
+
+        series = self.frame[column]
+        if isinstance(series, pd.DataFrame):
+            return None
+        try:
+            return pa.Array.from_pandas(series)
+        except (pa.ArrowException, TypeError, ValueError):
+            return None
+
     def _drop(self, frame: Any, names: list[str]) -> Any:
         return frame.drop(columns=names)
 
@@ -170,7 +212,11 @@ class PandasFrame(_Adapter):
         mapper = pd.ArrowDtype if self.dtype_backend == "pyarrow" else _nullable_types().get
         appended = results.to_pandas(types_mapper=mapper)
         appended.index = frame.index
-        return pd.concat([frame, appended], axis=1)
+        out = pd.concat([frame, appended], axis=1)
+        out.attrs = copy.deepcopy(self.frame.attrs)  # concat keeps them only when all agree
+        if not isinstance(out.columns, pd.MultiIndex):
+            out.columns.name = self.frame.columns.name
+        return out
 
 
 @functools.cache
@@ -209,8 +255,19 @@ class PolarsFrame(_Adapter):
             bad &= ~series.is_nan().fill_null(False).to_numpy()
         return pa.nulls(len(series), pa.string()), bad
 
+    def values(self, column: str) -> pa.Array | None:
+        import polars as pl
+
+        series = self.frame.get_column(column)
+        if series.dtype == pl.Object:
+            return None
+        return series.to_arrow()
+
     def _drop(self, frame: Any, names: list[str]) -> Any:
         return frame.drop(names)
+
+    def _pick(self, frame: Any, order: list[int]) -> Any:
+        return frame if order == sorted(order) else frame[:, order]
 
     def _rows(self, frame: Any, positions: np.ndarray) -> Any:
         import polars as pl
