@@ -70,6 +70,7 @@ def assemble(
     explode: ExplodeTarget | None = None,
     widths: Widths | None = None,
     prefix: str = C.DEFAULT_PREFIX,
+    default_region: str | None = None,
 ) -> Any:
     """Fan the answers out to the input rows and return the caller's frame type.
 
@@ -81,6 +82,7 @@ def assemble(
         explode: The list exploded into rows, with ``how="long"``.
         widths: Numbered columns per list, in wide output.
         prefix: Prefix of the result columns.
+        default_region: Region for phones without a country code (already checked).
 
     Returns:
         The caller's frame, aligned with the input, with the result columns appended.
@@ -96,9 +98,9 @@ def assemble(
     }
     take = pa.array(row_query, mask=~sent)
     if explode is None or spec.long is None:
-        unique = spec.wide(outcomes.items, widths or Widths(), prefix)
+        unique = spec.wide(outcomes.items, widths or Widths(), prefix, default_region)
         return frame.with_results(_prepend(unique.take(take), head))
-    parents, unique_long = spec.long(outcomes.items, explode, prefix)
+    parents, unique_long = spec.long(outcomes.items, explode, prefix, default_region)
     positions, long_take = _long_positions(row_query, np.asarray(parents, dtype=np.int64),
                                            len(outcomes.items))
     rows = unique_long.take(long_take)
