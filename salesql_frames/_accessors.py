@@ -196,7 +196,8 @@ class SalesQLAccessor:
         )
         output = OutputOptions(
             how=how, explode=explode, prefix=prefix, dtype_backend=dtype_backend,
-            default_region=default_region, widths=widths_of(max_emails=max_emails, max_phones=max_phones, max_work=max_work),
+            default_region=default_region,
+            widths=widths_of(max_emails=max_emails, max_phones=max_phones, max_work=max_work),
         )
         options = RunOptions(
             client=client, api_key=api_key, base_url=base_url, cache=cache,
