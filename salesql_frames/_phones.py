@@ -3,7 +3,7 @@
 One job: `phone_details` maps an Arrow array of phone texts (and their ISO 3166
 ``country_code``) to the E.164 spelling and the line type ``phonenumbers`` knows,
 parsing each distinct (number, region) pair once and mapping back with an Arrow take
-(and keeping the last ``_CACHE_SIZE`` pairs for later calls).
+(and keeping the last ``PHONE_CACHE_SIZE`` pairs for later calls).
 
 The rule, never a guess: a number is parsed with its own ``country_code`` when that is
 a region ``phonenumbers`` knows, else with ``default_region`` (None: only numbers
@@ -29,6 +29,7 @@ import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import _constants as C
 from ._exceptions import InvalidArgumentError, InvalidArgumentTypeError
 
 __all__ = ["check_region", "phone_details"]
@@ -36,9 +37,6 @@ __all__ = ["check_region", "phone_details"]
 _STR: Final = pa.string()
 #: Separates number and region in the key of a distinct pair (never in either).
 _KEY_SEPARATOR: Final = "\x00"
-#: Parsed pairs kept across calls (the same answers flattened wide, then long, or read
-#: back from the store): parsing costs some 30 microseconds a number.
-_CACHE_SIZE: Final = 1 << 17
 _LINE_TYPES: Final = {
     value: name.lower()
     for name, value in vars(phonenumbers.PhoneNumberType).items()
@@ -78,7 +76,7 @@ def check_region(default_region: object) -> str | None:
     return region
 
 
-@lru_cache(maxsize=_CACHE_SIZE)
+@lru_cache(maxsize=C.PHONE_CACHE_SIZE)
 def _parse(number: str, region: str | None) -> tuple[str | None, str | None]:
     try:
         parsed = phonenumbers.parse(number, region, keep_raw_input=False)
