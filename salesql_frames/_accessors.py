@@ -107,6 +107,7 @@ class SalesQLAccessor:
         max_emails: int = C.DEFAULT_WIDE_ITEMS,
         max_phones: int = C.DEFAULT_WIDE_ITEMS,
         max_work: int = C.DEFAULT_WIDE_ITEMS,
+        default_region: str | None = None,
         progress: bool = True,
         dtype_backend: DtypeBackend = "numpy_nullable",
         strict: bool = False,
@@ -158,6 +159,10 @@ class SalesQLAccessor:
             max_emails: Numbered email columns in wide output.
             max_phones: Numbered phone columns in wide output.
             max_work: Numbered work-experience columns in wide output.
+            default_region: Region (``"US"``, ``"GB"``) for phones written without a
+                country calling code and without a ``country_code``, for their
+                ``*_e164`` column; None (default) leaves those null, never a guess.
+                Checked before anything is sent.
             progress: Show a progress bar (a widget in Jupyter).
             dtype_backend: pandas only: ``"numpy_nullable"`` (``string``, ``boolean``,
                 ``Int64``) or ``"pyarrow"`` (``ArrowDtype``) result columns.
@@ -195,6 +200,7 @@ class SalesQLAccessor:
         )
         output = OutputOptions(
             how=how, explode=explode, prefix=prefix, dtype_backend=dtype_backend,
+            default_region=default_region,
             widths=widths_of(max_emails=max_emails, max_phones=max_phones, max_work=max_work),
         )
         options = RunOptions(

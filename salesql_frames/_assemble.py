@@ -81,6 +81,7 @@ def assemble(
     explode: ExplodeTarget | None = None,
     widths: Widths | None = None,
     prefix: str = C.DEFAULT_PREFIX,
+    default_region: str | None = None,
 ) -> Any:
     """Fan the answers out to the input rows and return the caller's frame type.
 
@@ -92,6 +93,7 @@ def assemble(
         explode: The list exploded into rows, with ``how="long"``.
         widths: Numbered columns per list, in wide output.
         prefix: Prefix of the result columns.
+        default_region: Region for phones without a country code (already checked).
 
     Returns:
         The caller's frame, aligned with the input, with the result columns appended.
@@ -109,10 +111,10 @@ def assemble(
     }
     answered = np.asarray(pc.fill_null(pc.is_in(head[f"{prefix}status"], _ANSWERED), False))
     if explode is None or spec.long is None:
-        unique = spec.wide(outcomes.items, widths or Widths(), prefix)
+        unique = spec.wide(outcomes.items, widths or Widths(), prefix, default_region)
         table = _prepend(unique.take(take), head)
         return frame.with_results(_keep_earlier(frame, table, answered, None, prefix))
-    parents, unique_long = spec.long(outcomes.items, explode, prefix)
+    parents, unique_long = spec.long(outcomes.items, explode, prefix, default_region)
     positions, long_take = _long_positions(row_query, np.asarray(parents, dtype=np.int64),
                                            len(outcomes.items))
     rows = unique_long.take(long_take)
@@ -133,9 +135,9 @@ def _result_schema(spec: KindSpec, how: How, explode: ExplodeTarget | None,
                    widths: Widths | None, prefix: str) -> pa.Schema:
     """The result columns' names and types, whatever the answers (from no answer)."""
     if explode is None or spec.long is None:
-        table = spec.wide([], widths or Widths(), prefix)
+        table = spec.wide([], widths or Widths(), prefix, None)
     else:
-        table = spec.long([], explode, prefix)[1]
+        table = spec.long([], explode, prefix, None)[1]
     head = [pa.field(f"{prefix}status", pa.string()), pa.field(f"{prefix}error", pa.string()),
             pa.field(f"{prefix}fetched_at", FETCHED_AT_TYPE)]
     return pa.schema(head + list(table.schema))

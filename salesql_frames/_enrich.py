@@ -24,6 +24,7 @@ from ._estimate import Estimate, estimate
 from ._exceptions import InvalidArgumentError, RunInterrupted, RunStoppedError
 from ._frames import DTYPE_BACKENDS, DtypeBackend, Frame, adapt
 from ._kinds import KindSpec
+from ._phones import check_region
 from ._plan import Plan, build_plan
 from ._schema import DEFAULT_WIDTHS, ExplodeTarget, Widths
 from ._send import Outcomes, send
@@ -112,6 +113,8 @@ class OutputOptions:
         widths: Numbered columns per list, in wide output.
         prefix: Prefix of the result columns.
         dtype_backend: pandas only: ``"numpy_nullable"`` or ``"pyarrow"`` dtypes.
+        default_region: Region (``"US"``) for phones without a country calling code or
+            a known ``country_code``, for their E.164 form; None leaves those null.
     """
 
     how: How = "wide"
@@ -119,8 +122,10 @@ class OutputOptions:
     widths: Widths = DEFAULT_WIDTHS
     prefix: str = C.DEFAULT_PREFIX
     dtype_backend: DtypeBackend = "numpy_nullable"
+    default_region: str | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "default_region", check_region(self.default_region))
         V.text("prefix", self.prefix)
         V.choice("dtype_backend", self.dtype_backend, DTYPE_BACKENDS)
         V.instance("widths", self.widths, Widths, "a Widths")
@@ -212,7 +217,7 @@ def run_enrichment(
         current.outlive(outcomes.abandoned)
     enriched = assemble(
         adapted, plan, outcomes, how=output.how, explode=output.explode,
-        widths=output.widths, prefix=output.prefix,
+        widths=output.widths, prefix=output.prefix, default_region=output.default_region,
     )
     if outcomes.interrupted:
         raise RunInterrupted(
