@@ -7,7 +7,12 @@ found through the installed package's ``pytest11`` entry point, as in a user's p
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
+
+SANDBOX_PAGE = Path(__file__).resolve().parents[1] / "docs" / "src" / "sandbox.md"
 
 pytest_plugins = ["pytester"]
 
@@ -126,3 +131,13 @@ def test_the_plugin_can_be_disabled(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:salesql_frames")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*fixture 'salesql_sandbox' not found*"])
+
+
+def test_the_example_on_the_sandbox_page_passes_as_a_users_test(pytester: pytest.Pytester) -> None:
+    section = SANDBOX_PAGE.read_text(encoding="utf-8").split("## In your own tests", 1)[1]
+    example = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert example
+    assert "def test_" in example[1]
+    pytester.makepyfile(test_leads=example[1])
+    result = pytester.runpytest("-p", "no:cacheprovider", "--strict-markers")
+    result.assert_outcomes(passed=example[1].count("\ndef test_"))
