@@ -24,8 +24,6 @@ from ._canonical import (
     name_key,
 )
 from ._canonical_series import canonicalize_domains, canonicalize_linkedin_urls, canonicalize_names
-from ._client import Client
-from ._estimate import Estimate
 from ._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -60,6 +58,8 @@ from ._version import __version__
 
 if TYPE_CHECKING:  # imported on first use (see _LAZY); spelled out for type checkers
     from . import sandbox
+    from ._client import Client
+    from ._estimate import Estimate
     from ._io import read_spreadsheet, write_spreadsheet
 
 _accessors.register()
@@ -67,6 +67,8 @@ _accessors.register()
 #: Public names imported on first access, so ``import salesql_frames`` stays cheap:
 #: name -> the module that defines it (a module maps to itself).
 _LAZY: dict[str, str] = {
+    "Client": "._client",
+    "Estimate": "._estimate",
     "sandbox": ".sandbox",
     "read_spreadsheet": "._io",
     "write_spreadsheet": "._io",
