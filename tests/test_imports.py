@@ -2,8 +2,9 @@
 
 Measured in fresh interpreters (as narwhals does): importing the package registers the
 accessors and nothing else; the client (httpx), the run, the sandbox, the CLI, the
-spreadsheet engines and the pytest plugin's fixtures are imported when first used. The constraints file of the
-minimum-versions job pins exactly the floors that pyproject.toml declares.
+spreadsheet engines and the pytest plugin's fixtures are imported when first used. The
+constraints file of the minimum-versions job pins exactly the floors that pyproject.toml
+declares.
 """
 
 from __future__ import annotations
