@@ -9,26 +9,19 @@ the docs; everything else is shared.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _constants as C
-from ._assemble import How
-from ._client import Client, RateLimit
-from ._enrich import (
-    Cache,
-    MaxAge,
-    OutputOptions,
-    RunOptions,
-    estimate_frame,
-    plan_frame,
-    run_enrichment,
-    widths_of,
-)
-from ._estimate import Estimate
-from ._frames import DtypeBackend
 from ._kinds import ORGANIZATION, PERSON
-from ._plan import Plan
-from ._schema import ExplodeTarget
+
+if TYPE_CHECKING:  # the run (client, HTTP, store) is imported on the first call
+    from ._assemble import How
+    from ._client import Client, RateLimit
+    from ._enrich import Cache, MaxAge
+    from ._estimate import Estimate
+    from ._frames import DtypeBackend
+    from ._plan import Plan
+    from ._schema import ExplodeTarget
 
 __all__ = ["SalesQLAccessor", "register"]
 
@@ -71,6 +64,8 @@ class SalesQLAccessor:
             >>> df.salesql.plan_persons().unique_queries
             1
         """
+        from ._enrich import plan_frame
+
         columns = (linkedin_url, first_name, last_name, full_name, organization_name,
                    organization_domain)
         return plan_frame(
@@ -198,6 +193,8 @@ class SalesQLAccessor:
             match_if_direct_email=match_if_direct_email,
             match_if_direct_phone=match_if_direct_phone,
         )
+        from ._enrich import OutputOptions, RunOptions, run_enrichment, widths_of
+
         output = OutputOptions(
             how=how, explode=explode, prefix=prefix, dtype_backend=dtype_backend,
             default_region=default_region,
@@ -229,6 +226,8 @@ class SalesQLAccessor:
             1
         """
         columns = (linkedin_url, organization_name, organization_domain)
+        from ._enrich import plan_frame
+
         return plan_frame(self._frame, ORGANIZATION,
                           dict(zip(ORGANIZATION.params, columns, strict=True)),
                           only_missing=only_missing)
@@ -299,6 +298,8 @@ class SalesQLAccessor:
             organization_domain=organization_domain,
             only_missing=only_missing,
         )
+        from ._enrich import OutputOptions, RunOptions, run_enrichment
+
         output = OutputOptions(prefix=prefix, dtype_backend=dtype_backend)
         options = RunOptions(
             client=client, api_key=api_key, base_url=base_url, cache=cache,
@@ -342,6 +343,8 @@ class SalesQLAccessor:
             (1, 1)
         """
         plan = self.plan_persons(**columns_and_filters)
+        from ._enrich import RunOptions, estimate_frame
+
         return estimate_frame(
             plan, RunOptions(client=client, api_key=api_key, base_url=base_url, cache=cache,
                              max_age=max_age)
@@ -366,6 +369,8 @@ class SalesQLAccessor:
             1
         """
         plan = self.plan_organizations(**columns_and_filters)
+        from ._enrich import RunOptions, estimate_frame
+
         return estimate_frame(
             plan, RunOptions(client=client, api_key=api_key, base_url=base_url, cache=cache,
                              max_age=max_age)
