@@ -13,6 +13,14 @@ frame), joined by ``_enrich``; ``_kinds`` holds one spec per kind of lookup, and
 from __future__ import annotations
 
 from . import _accessors, sandbox
+from ._api import (
+    enrich_organizations,
+    enrich_persons,
+    estimate_organizations,
+    estimate_persons,
+    plan_organizations,
+    plan_persons,
+)
 from ._canonical import (
     canonical_domain,
     canonical_linkedin_url,
@@ -101,7 +109,13 @@ __all__ = [
     "canonicalize_names",
     "clear_cache",
     "default_cache_path",
+    "enrich_organizations",
+    "enrich_persons",
+    "estimate_organizations",
+    "estimate_persons",
     "name_key",
+    "plan_organizations",
+    "plan_persons",
     "read_spreadsheet",
     "sandbox",
     "write_spreadsheet",
