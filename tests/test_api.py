@@ -114,7 +114,7 @@ def test_functions_return_the_callers_type(
         assert plan.unique_queries == 3
         estimate = salesql_frames.estimate_persons(frame, cache=False)
         assert estimate.unique_queries == 3
-    with pytest.raises(InvalidArgumentTypeError, match="pyarrow.Table, got list"):
+    with pytest.raises(InvalidArgumentTypeError, match=r"pyarrow\.Table, got list"):
         salesql_frames.enrich_persons([1, 2], client=client)  # type: ignore[arg-type]
 
 
@@ -127,7 +127,8 @@ def test_accessor_methods_are_the_functions(name: str) -> None:
     assert parameters[0].kind is inspect.Parameter.POSITIONAL_ONLY
     assert list(inspect.signature(accessor).parameters.values()) == parameters[1:]
     method = getattr(SalesQLAccessor, name)
-    assert list(inspect.signature(method).parameters)[0] == "self"
-    assert method.__doc__ and "frame:" not in method.__doc__
+    assert next(iter(inspect.signature(method).parameters)) == "self"
+    assert method.__doc__
+    assert "frame:" not in method.__doc__
     assert f"df.salesql.{name}(" in method.__doc__
     assert f"salesql_frames.{name}(df" in function.__doc__
