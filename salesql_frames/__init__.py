@@ -16,6 +16,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from . import _accessors
+from ._api import (
+    enrich_organizations,
+    enrich_persons,
+    estimate_organizations,
+    estimate_persons,
+    plan_organizations,
+    plan_persons,
+)
 from ._canonical import (
     canonical_domain,
     canonical_linkedin_url,
@@ -134,7 +142,13 @@ __all__ = [
     "canonicalize_names",
     "clear_cache",
     "default_cache_path",
+    "enrich_organizations",
+    "enrich_persons",
+    "estimate_organizations",
+    "estimate_persons",
     "name_key",
+    "plan_organizations",
+    "plan_persons",
     "read_spreadsheet",
     "sandbox",
     "write_spreadsheet",

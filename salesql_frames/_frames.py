@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from ._exceptions import InvalidArgumentTypeError, MappingError
 
-__all__ = ["DTYPE_BACKENDS", "DtypeBackend", "Frame", "adapt"]
+__all__ = ["DTYPE_BACKENDS", "DtypeBackend", "Frame", "adapt", "is_lazy"]
 
 DtypeBackend = Literal["numpy_nullable", "pyarrow"]
 #: The ``dtype_backend=`` values.
@@ -68,9 +68,19 @@ def adapt(frame: object, dtype_backend: DtypeBackend = "numpy_nullable") -> Fram
     pl = sys.modules.get("polars")
     if pl is not None and isinstance(frame, pl.DataFrame):
         return PolarsFrame(frame)
+    if isinstance(frame, pa.Table):
+        return ArrowFrame(frame)
+    lazy = " (use the function API or lf.salesql for a LazyFrame)" if is_lazy(frame) else ""
     raise InvalidArgumentTypeError(
-        f"expected a pandas or polars DataFrame, got {type(frame).__name__}"
+        "expected a pandas DataFrame, a polars DataFrame or LazyFrame, or a pyarrow.Table, "
+        f"got {type(frame).__name__}{lazy}"
     )
+
+
+def is_lazy(frame: object) -> bool:
+    """Whether ``frame`` is a polars LazyFrame (served by `salesql_frames._lazy`)."""
+    pl = sys.modules.get("polars")
+    return pl is not None and isinstance(frame, pl.LazyFrame)
 
 
 def _is_missing(value: object) -> bool:
@@ -280,3 +290,59 @@ class PolarsFrame(_Adapter):
         appended = pl.from_arrow(results)
         assert isinstance(appended, pl.DataFrame)
         return pl.concat([frame, appended], how="horizontal")
+
+
+class ArrowFrame(_Adapter):
+    """pyarrow.Table adapter (DuckDB's ``.arrow()``, ``pyarrow.parquet.read_table``)."""
+
+    @property
+    def height(self) -> int:
+        return int(self.frame.num_rows)
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.frame.column_names)
+
+    def strings(self, column: str) -> tuple[pa.Array, np.ndarray]:
+        if self.frame.column_names.count(column) > 1:
+            raise MappingError(f"column {column!r} appears more than once; rename the duplicates")
+        array = self.frame.column(column).combine_chunks()
+        kind = array.type
+        if pa.types.is_dictionary(kind):
+            array = array.cast(kind.value_type)
+            kind = array.type
+        none = np.zeros(len(array), dtype=bool)
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind) or _is_string_view(kind):
+            return array.cast(pa.string()), none
+        if pa.types.is_null(kind):
+            return pa.nulls(len(array), pa.string()), none
+        bad = np.asarray(array.is_valid(), dtype=bool)
+        if pa.types.is_floating(kind):
+            import pyarrow.compute as pc
+
+            bad &= ~np.asarray(pc.fill_null(pc.is_nan(array), False), dtype=bool)
+        return pa.nulls(len(array), pa.string()), bad
+
+    def values(self, column: str) -> pa.Array | None:
+        if self.frame.column_names.count(column) > 1:
+            return None
+        return self.frame.column(column).combine_chunks()
+
+    def _drop(self, frame: Any, names: list[str]) -> Any:
+        return frame.drop_columns(names) if names else frame
+
+    def _pick(self, frame: Any, order: list[int]) -> Any:
+        return frame if order == sorted(order) else frame.select(order)
+
+    def _rows(self, frame: Any, positions: np.ndarray) -> Any:
+        return frame.take(pa.array(positions, type=pa.int64()))
+
+    def _beside(self, frame: Any, results: pa.Table) -> Any:
+        for name, column in zip(results.column_names, results.columns, strict=True):
+            frame = frame.append_column(name, column)
+        return frame
+
+
+def _is_string_view(kind: pa.DataType) -> bool:
+    check = getattr(pa.types, "is_string_view", None)
+    return bool(check(kind)) if check is not None else False

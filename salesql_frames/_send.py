@@ -18,6 +18,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
+import sys
 import threading
 import time
 import warnings
@@ -436,7 +438,7 @@ class _Run:
         if self.fatal is not None and self.outcomes.sent == 0 and not self.ledger.possible:
             raise self.fatal  # nothing was answered, so nothing was paid: say it plainly
         if self.store_failure is not None:
-            warnings.warn(self.store_failure, StoreWarning, stacklevel=5)
+            warnings.warn(self.store_failure, StoreWarning, stacklevel=_caller_level())
         self.outcomes.credits_used = self.ledger.confirmed
         self.outcomes.credits_possible = self.ledger.possible
         return self.outcomes
@@ -539,6 +541,18 @@ class _Run:
             self.fail(batch, str(error))
 
 
+def _caller_level() -> int:
+    """The ``stacklevel`` of the first frame outside the package: the user's call.
+
+    Entry points reach `send` at different depths (accessor, function, LazyFrame).
+    """
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def _redirected(error: SalesQLError) -> bool:
     return isinstance(error, APIStatusError) and 300 <= error.status < 400
 
@@ -586,7 +600,8 @@ def send(
         outcomes = run.run(concurrency)
     if outcomes.stopped and warn and not outcomes.interrupted:
         # Attributed to the caller of enrich_persons (send <- run_enrichment <- accessor).
-        warnings.warn(f"run stopped: {outcomes.stopped}", outcomes.stop_warning, stacklevel=4)
+        warnings.warn(f"run stopped: {outcomes.stopped}", outcomes.stop_warning,
+                      stacklevel=_caller_level())
     return outcomes
 
 
