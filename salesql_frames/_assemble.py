@@ -186,10 +186,15 @@ def _earlier(frame: Frame, name: str, type_: pa.DataType) -> pa.Array | None:
     except failures:
         if not (pa.types.is_timestamp(type_) and type_.tz is not None):
             return None
-    try:  # text without an offset: naive UTC, as spreadsheets keep timestamps
-        return values.cast(pa.timestamp("ns")).cast(type_, safe=False)
-    except failures:
-        return None
+    # Text read back from a file: with an offset and more digits than the unit (pyarrow 15
+    # refuses "10:00:00.123000+00:00" as ms), or without one (naive UTC, as
+    # spreadsheets keep timestamps).
+    for wider in (pa.timestamp("ns", tz=type_.tz), pa.timestamp("ns")):
+        try:
+            return values.cast(wider).cast(type_, safe=False)
+        except failures:
+            continue
+    return None
 
 
 def _keep_earlier(

@@ -488,6 +488,35 @@ def _owner_alive(owner: str) -> bool:
 
 
 def _connect(path: Path, lock_timeout: float) -> sqlite3.Connection:
+    """Open ``path`` in WAL mode with the schema, waiting up to ``lock_timeout`` for locks.
+
+    SQLite's own wait (``timeout=``) does not cover opening: switching a new file to WAL
+    while another process does the same, or creates the schema, fails at once with
+    "database is locked" (SQLite refuses to wait where waiting could deadlock). Runs that
+    start together on one new store are the normal case, so the open itself is retried.
+    """
+    deadline = time.monotonic() + lock_timeout
+    delay = 0.01
+    while True:
+        try:
+            return _connect_once(path, lock_timeout)
+        except _OpenLocked as exc:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _store_error(path, "open", exc.error, lock_timeout) from None
+            time.sleep(min(delay, left))
+            delay = min(delay * 2, 0.25)
+
+
+class _OpenLocked(Exception):
+    """Opening met another connection's lock: worth another try."""
+
+    def __init__(self, error: sqlite3.OperationalError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _connect_once(path: Path, lock_timeout: float) -> sqlite3.Connection:
     connection: sqlite3.Connection | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -516,6 +545,8 @@ def _connect(path: Path, lock_timeout: float) -> sqlite3.Connection:
     except (OSError, sqlite3.Error) as exc:
         if connection is not None:
             connection.close()
+        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+            raise _OpenLocked(exc) from None
         raise _store_error(path, "open", exc, lock_timeout) from None
     for companion in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         # Private, never more writable than it was (a read-only store stays read-only);
