@@ -38,6 +38,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import _constants as C
+from ._gc import paused_gc
+from ._models import RawRecord
 from ._schema import EPOCH_MS_METADATA, ERROR_KEY, LOCATION_TEXT
 
 __all__ = ["decode"]
@@ -75,7 +77,7 @@ def decode(
     """
     records = items if isinstance(items, (list, tuple)) else list(items)
     for start in range(0, len(records), C.CHUNK_ROWS):
-        chunk = records[start : start + C.CHUNK_ROWS]
+        chunk = _loaded(records[start : start + C.CHUNK_ROWS])
         arrays = [] if tolerant else _fast(chunk, record_type, envelope)
         if not arrays:
             sanitize = _sanitizer(record_type)
@@ -83,6 +85,25 @@ def decode(
             array = pa.array(clean, type=record_type)
             arrays = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
         yield from arrays
+
+
+def _loaded(chunk: Sequence[Any]) -> Sequence[Any]:
+    """``chunk`` with its stored answers (`RawRecord`) decoded, one chunk at a time.
+
+    A text that does not decode (the store checked it looks whole) becomes None: an
+    all-null row.
+    """
+    if not any(isinstance(item, RawRecord) for item in chunk):
+        return chunk
+    with paused_gc():
+        return [_load(item) if isinstance(item, RawRecord) else item for item in chunk]
+
+
+def _load(item: RawRecord) -> Any:
+    try:
+        return item.load()
+    except ValueError:  # json.JSONDecodeError
+        return None
 
 
 def _child(array: pa.StructArray, name: str) -> pa.Array:
