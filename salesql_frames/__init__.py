@@ -21,7 +21,7 @@ from ._canonical import (
     name_key,
 )
 from ._canonical_series import canonicalize_domains, canonicalize_linkedin_urls, canonicalize_names
-from ._client import Client
+from ._client import AsyncClient, Client
 from ._estimate import Estimate
 from ._exceptions import (
     APIConnectionError,
@@ -63,6 +63,7 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "Allowance",
+    "AsyncClient",
     "AuthenticationError",
     "CacheInfo",
     "Client",

@@ -9,7 +9,7 @@ single answer is checked. A client only adds the I/O: sending, and sleeping.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,16 +19,19 @@ from .. import _constants as C
 from .._clock import SYSTEM_CLOCK, Clock
 from .._exceptions import (
     APIConnectionError,
+    AuthenticationError,
     ConfigurationError,
     InvalidArgumentError,
     InvalidArgumentTypeError,
+    MissingAPIKeyError,
     QuotaExhaustedError,
     RateLimitError,
     ResponseError,
     SalesQLError,
 )
 from .._kinds import KindSpec
-from .._models import Query, Record
+from .._models import Allowance, Query, Record
+from .._params import validate_query
 from ._config import (
     BearerAuth,
     Secret,
@@ -43,6 +46,7 @@ from ._config import (
 from ._errors import (
     deadline_error,
     is_not_found,
+    read_json,
     redirect_target,
     status_error,
     too_large_error,
@@ -309,7 +313,50 @@ class BaseClient:
         logger.info("retrying %s %s in %.2f s (%s)", method, path, delay, type(error).__name__)
         return delay
 
+    def _on_attempt(
+        self, answer: httpx.Response | SalesQLError, method: str, path: str, weight: int,
+        *, not_found_ok: bool, started: float,
+    ) -> httpx.Response | SalesQLError:
+        """Account an attempt that reached the server: the usable response, or its error."""
+        if isinstance(answer, SalesQLError):
+            return self._on_unread_body(answer, method, path)
+        error = self._on_response(answer, method, path, weight, not_found_ok=not_found_ok,
+                                  elapsed=self._clock.monotonic() - started)
+        return answer if error is None else error
+
     # -- answers -----------------------------------------------------------------------
+
+    def _bulk_batches(self, spec: KindSpec, queries: Iterable[Mapping[str, object]],
+                      batch_size: int) -> list[Sequence[Query]]:
+        """All queries validated (before anything is sent), cut into batches."""
+        checked = [validate_query(query, spec, index=i) for i, query in enumerate(queries)]
+        return list(batches(checked, batch_size))
+
+    @staticmethod
+    def _single_params(spec: KindSpec, params: Mapping[str, object]) -> dict[str, str]:
+        """The query string of a single lookup, validated (nothing is sent otherwise)."""
+        return wire_params(validate_query(params, spec))
+
+    def _allowance_answer(self, response: httpx.Response) -> Allowance:
+        """The `Allowance` of a ``GET /allowance`` answer, or a `ResponseError`."""
+        body = read_json(response, C.PATH_ALLOWANCE)
+        try:
+            return Allowance.from_body(body)
+        except TypeError as exc:
+            problem = self._secret(C.PATH_ALLOWANCE).scrub(str(exc))
+        del body  # raised outside the except (no chained context), without the body
+        raise ResponseError(
+            f"GET {C.PATH_ALLOWANCE}: unexpected allowance body ({problem})",
+            path=C.PATH_ALLOWANCE,
+            status=200,
+        )
+
+    @staticmethod
+    def _verified(error: AuthenticationError) -> bool:
+        """What `verify_key` answers when the free lookup was refused: False, unless no key."""
+        if isinstance(error, MissingAPIKeyError):
+            raise error
+        return False
 
     def _check_batch(self, batch: Sequence[Query]) -> None:
         if not 1 <= len(batch) <= C.MAX_BULK_QUERIES:

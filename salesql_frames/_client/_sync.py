@@ -13,11 +13,10 @@ import httpx
 
 from .. import _constants as C
 from .._clock import Clock
-from .._exceptions import AuthenticationError, MissingAPIKeyError, ResponseError, SalesQLError
+from .._exceptions import AuthenticationError, SalesQLError
 from .._kinds import ORGANIZATION, PERSON, KindSpec
 from .._models import Allowance, Query, Record
-from .._params import validate_query
-from ._base import Attempts, BaseClient, batches, wire_params
+from ._base import Attempts, BaseClient
 from ._errors import read_json, undecodable_error
 from ._pacing import RateLimit
 
@@ -111,17 +110,7 @@ class Client(BaseClient):
             ...     client.allowance().emails_and_phones
             500
         """
-        body = read_json(self._request("GET", C.PATH_ALLOWANCE), C.PATH_ALLOWANCE)
-        try:
-            return Allowance.from_body(body)
-        except TypeError as exc:
-            problem = self._secret(C.PATH_ALLOWANCE).scrub(str(exc))
-        del body  # raised outside the except (no chained context), without the body
-        raise ResponseError(
-            f"GET {C.PATH_ALLOWANCE}: unexpected allowance body ({problem})",
-            path=C.PATH_ALLOWANCE,
-            status=200,
-        )
+        return self._allowance_answer(self._request("GET", C.PATH_ALLOWANCE))
 
     def verify_key(self) -> bool:
         """Check the key with the reference's free test profile (never costs a credit).
@@ -139,10 +128,8 @@ class Client(BaseClient):
         """
         try:
             self.enrich_person(linkedin_url=C.FREE_PROFILE_URL)
-        except MissingAPIKeyError:
-            raise
-        except AuthenticationError:
-            return False
+        except AuthenticationError as exc:
+            return self._verified(exc)
         return True
 
     def enrich_person(self, **params: str | bool | None) -> Record | None:
@@ -237,17 +224,15 @@ class Client(BaseClient):
     def _bulk(
         self, spec: KindSpec, queries: Iterable[Mapping[str, object]], batch_size: int
     ) -> list[Record]:
-        checked = [validate_query(query, spec, index=i) for i, query in enumerate(queries)]
         results: list[Record] = []
-        for batch in batches(checked, batch_size):
+        for batch in self._bulk_batches(spec, queries, batch_size):
             results.extend(send_batch(self, spec, batch))
         return results
 
     def _enrich_one(self, spec: KindSpec, params: Mapping[str, object]) -> Record | None:
-        query = validate_query(params, spec)
         path = spec.single_path
-        response = self._request("GET", path, params=wire_params(query), not_found_ok=True,
-                                 weight=1)
+        response = self._request("GET", path, params=self._single_params(spec, params),
+                                 not_found_ok=True, weight=1)
         return self._single_answer(spec, response, read_json(response, path))
 
     def _request(
@@ -281,25 +266,19 @@ class Client(BaseClient):
         """
         auth = self._auth(path)
         attempts = Attempts(resend_unknown=resend_unknown)
-        error: SalesQLError | None
         while True:
             self.pacer.acquire(weight, path)
             started = self._clock.monotonic()
             try:
                 answer = self._exchange(method, path, params, json_body, auth, started)
             except httpx.TransportError as exc:
-                error = self._on_transport_error(exc, method, path, weight)
+                answer = self._on_transport_error(exc, method, path, weight)
             else:
-                if isinstance(answer, SalesQLError):
-                    error = self._on_unread_body(answer, method, path)
-                else:
-                    error = self._on_response(
-                        answer, method, path, weight, not_found_ok=not_found_ok,
-                        elapsed=self._clock.monotonic() - started,
-                    )
-                    if error is None:
-                        return answer
-            self._clock.sleep(self._retry_after(error, attempts, method, path))
+                answer = self._on_attempt(answer, method, path, weight,
+                                          not_found_ok=not_found_ok, started=started)
+            if isinstance(answer, httpx.Response):
+                return answer
+            self._clock.sleep(self._retry_after(answer, attempts, method, path))
 
     def _exchange(
         self, method: str, path: str, params: Mapping[str, str] | None, json_body: object,
