@@ -14,13 +14,11 @@ from collections.abc import Iterable, Mapping, Sequence
 import httpx
 
 from .. import _constants as C
-from .._clock import Clock
 from .._exceptions import AuthenticationError, SalesQLError
 from .._kinds import ORGANIZATION, PERSON, KindSpec
 from .._models import Allowance, Query, Record
 from ._base import Attempts, BaseClient
 from ._errors import read_json, undecodable_error
-from ._pacing import RateLimit
 
 __all__ = ["AsyncClient", "asend_batch"]
 
@@ -46,27 +44,11 @@ class AsyncClient(BaseClient):
         'Sandro Carsava'
     """
 
-    def __init__(
-        self,
-        api_key: str | None = None,
-        *,
-        base_url: str | None = None,
-        timeout: float | tuple[float, float] | None = None,
-        max_retries: int = C.MAX_RETRIES,
-        rate_limit: RateLimit | None = None,
-        daily_limit: int | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        clock: Clock | None = None,
-    ) -> None:
-        try:  # the raw key and URL leave this frame before an error does
-            super().__init__(
-                api_key, base_url=base_url, timeout=timeout, max_retries=max_retries,
-                rate_limit=rate_limit, daily_limit=daily_limit, clock=clock,
-            )
-        finally:
-            del api_key, base_url
-        self._http = httpx.AsyncClient(transport=transport, **self._http_options())
-        self._pace_lock = asyncio.Lock()
+    _http: httpx.AsyncClient
+
+    def _open(self, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
+        self._pace_lock = asyncio.Lock()  # tasks sharing the client queue on it
+        return httpx.AsyncClient(transport=transport, **self._http_options())
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -79,11 +61,6 @@ class AsyncClient(BaseClient):
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        super().__setstate__(state)
-        self._http = httpx.AsyncClient(**self._http_options())
-        self._pace_lock = asyncio.Lock()
 
     # -- endpoints -------------------------------------------------------------------
 

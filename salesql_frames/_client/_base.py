@@ -146,6 +146,7 @@ class BaseClient:
         max_retries: int = C.MAX_RETRIES,
         rate_limit: RateLimit | None = None,
         daily_limit: int | None = None,
+        transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
         clock: Clock | None = None,
     ) -> None:
         try:  # the raw key and URL leave this frame before an error does
@@ -159,6 +160,11 @@ class BaseClient:
         self.timeout = make_timeout(timeout)
         self._clock = clock or SYSTEM_CLOCK
         self._pacer = Pacer(rate_limit, daily_limit, clock=self._clock)
+        self._http = self._open(transport)
+
+    def _open(self, transport: Any) -> Any:
+        """The client's httpx client (sync or async) over ``transport`` (the I/O side)."""
+        raise NotImplementedError
 
     # -- what the user sees ------------------------------------------------------------
 
@@ -185,6 +191,7 @@ class BaseClient:
         self.max_retries = state["max_retries"]
         self._clock = SYSTEM_CLOCK
         self._pacer = Pacer(state["pacer"], state["daily_limit"], clock=self._clock)
+        self._http = self._open(None)
 
     @property
     def clock(self) -> Clock:

@@ -12,13 +12,11 @@ from collections.abc import Iterable, Mapping, Sequence
 import httpx
 
 from .. import _constants as C
-from .._clock import Clock
 from .._exceptions import AuthenticationError, SalesQLError
 from .._kinds import ORGANIZATION, PERSON, KindSpec
 from .._models import Allowance, Query, Record
 from ._base import Attempts, BaseClient
 from ._errors import read_json, undecodable_error
-from ._pacing import RateLimit
 
 __all__ = ["Client", "require_key", "send_batch"]
 
@@ -60,27 +58,10 @@ class Client(BaseClient):
         'Sandro Carsava'
     """
 
-    def __init__(
-        self,
-        api_key: str | None = None,
-        *,
-        base_url: str | None = None,
-        timeout: float | tuple[float, float] | None = None,
-        max_retries: int = C.MAX_RETRIES,
-        rate_limit: RateLimit | None = None,
-        daily_limit: int | None = None,
-        transport: httpx.BaseTransport | None = None,
-        clock: Clock | None = None,
-    ) -> None:
-        try:  # the raw key and URL leave this frame before an error does
-            super().__init__(
-                api_key, base_url=base_url, timeout=timeout, max_retries=max_retries,
-                rate_limit=rate_limit, daily_limit=daily_limit, clock=clock,
-            )
-        finally:
-            del api_key, base_url
-        self._transport = transport
-        self._http = httpx.Client(transport=transport, **self._http_options())
+    _http: httpx.Client
+
+    def _open(self, transport: httpx.BaseTransport | None) -> httpx.Client:
+        return httpx.Client(transport=transport, **self._http_options())
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -93,11 +74,6 @@ class Client(BaseClient):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        super().__setstate__(state)
-        self._transport = None
-        self._http = httpx.Client(**self._http_options())
 
     # -- endpoints -------------------------------------------------------------------
 
