@@ -22,6 +22,7 @@ from . import _constants as C
 from ._assemble import How, check_shape
 from ._client import Client
 from ._exceptions import (
+    InvalidArgumentError,
     MappingError,
     MissingAPIKeyError,
     RunInterrupted,
@@ -32,6 +33,7 @@ from ._exceptions import (
 from ._io import FORMATS, Table, format_of, read_table, write_table
 from ._kinds import KINDS, KindSpec
 from ._schema import ExplodeTarget
+from ._validate import age_seconds
 
 __all__ = ["main"]
 
@@ -203,6 +205,9 @@ def _add_sending(command: Any) -> None:
     sending.add_argument("--daily-limit", type=_count(1), metavar="N",
                          help="send at most N searches today")
     sending.add_argument("--quiet", action="store_true", help="no progress bar")
+    sending.add_argument("--max-age", type=_age, metavar="AGE",
+                         help="send again stored answers fetched more than AGE ago: days, "
+                         "or 90d, 12h, 2w")
     store = sending.add_mutually_exclusive_group()
     store.add_argument("--cache", metavar="PATH",
                        help="result store file (default: see 'cache info')")
@@ -305,6 +310,13 @@ def _days(text: str) -> float:
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more days, got {text!r}")
     return value
+
+
+def _age(text: str) -> float:
+    try:
+        return age_seconds("--max-age", text) or 0.0
+    except InvalidArgumentError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 # -- enrich ----------------------------------------------------------------------------------
@@ -423,11 +435,12 @@ def _enrich(args: argparse.Namespace) -> int:
     cache = _cache_option(args)
     with _client(args) as client:
         if args.dry_run:
-            guess = estimate_frame(plan, RunOptions(client=client, cache=cache))
+            guess = estimate_frame(plan, RunOptions(client=client, cache=cache,
+                                                    max_age=args.max_age))
             print(_dry_run_report(table, plan, guess, args.max_credits))
             return EXIT_OK
         options = RunOptions(client=client, cache=cache, max_credits=args.max_credits,
-                             progress=not args.quiet)
+                             progress=not args.quiet, max_age=args.max_age)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:

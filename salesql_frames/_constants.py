@@ -160,3 +160,10 @@ ADAPTIVE_PROBE_MAX_WINDOWS: Final = 8
 #: allowance), and starts again from this after a refusal.
 ADAPTIVE_PROBE_SHARE: Final = 0.1
 ADAPTIVE_PROBE_MAX_SHARE: Final = 1.0
+
+# -- CRM-ready results: E.164 phones (salesql_frames/_phones.py) ---------------------------
+
+#: Parsed (number, region) pairs kept across flatten calls (the same answers flattened
+#: wide, then long, or read back from the store): parsing costs some 30 microseconds a
+#: number, a hit well under one.
+PHONE_CACHE_SIZE: Final = 1 << 17

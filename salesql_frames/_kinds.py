@@ -32,9 +32,12 @@ from ._schema import (
 __all__ = ["KINDS", "ORGANIZATION", "PERSON", "KindSpec", "dedupe_key"]
 
 #: Wide flatten: answer items -> one output row per item.
-WideFlatten = Callable[[Sequence[Record | None], Widths, str], pa.Table]
+#: The last argument is the default phone region (`salesql_frames._phones`), or None.
+WideFlatten = Callable[[Sequence[Record | None], Widths, str, "str | None"], pa.Table]
 #: Long flatten: answer items -> (parent item per row, one output row per list element).
-LongFlatten = Callable[[Sequence[Record | None], ExplodeTarget, str], "tuple[pa.Array, pa.Table]"]
+LongFlatten = Callable[
+    [Sequence[Record | None], ExplodeTarget, str, "str | None"], "tuple[pa.Array, pa.Table]"
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -134,18 +137,22 @@ def _organization_billable(record: Record) -> bool:
     return True
 
 
-def _person_wide(items: Sequence[Record | None], widths: Widths, prefix: str) -> pa.Table:
-    return person_columns(items, widths=widths, prefix=prefix)
+def _person_wide(
+    items: Sequence[Record | None], widths: Widths, prefix: str, region: str | None = None
+) -> pa.Table:
+    return person_columns(items, widths=widths, prefix=prefix, default_region=region)
 
 
-def _organization_wide(items: Sequence[Record | None], widths: Widths, prefix: str) -> pa.Table:
+def _organization_wide(
+    items: Sequence[Record | None], widths: Widths, prefix: str, region: str | None = None
+) -> pa.Table:
     return organization_columns(items, prefix=prefix)
 
 
 def _person_long(
-    items: Sequence[Record | None], explode: ExplodeTarget, prefix: str
+    items: Sequence[Record | None], explode: ExplodeTarget, prefix: str, region: str | None = None
 ) -> tuple[pa.Array, pa.Table]:
-    return explode_persons(items, explode=explode, prefix=prefix)
+    return explode_persons(items, explode=explode, prefix=prefix, default_region=region)
 
 
 _DOMAIN_HEADERS: Final = (

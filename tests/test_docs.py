@@ -114,6 +114,7 @@ def _schema_columns() -> dict[str, pa.DataType]:
     columns: dict[str, pa.DataType] = {
         f"{PREFIX}status": pa.string(),
         f"{PREFIX}error": pa.string(),
+        f"{PREFIX}fetched_at": pa.timestamp("ms", tz="UTC"),
         f"{PREFIX}row": pa.int64(),
     }
     for schema in schemas:

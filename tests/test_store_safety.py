@@ -433,6 +433,40 @@ def test_a_held_write_lock_is_waited_for_then_an_error(tmp_path: Path) -> None:
         connection.close()
 
 
+def test_opening_a_new_store_waits_for_another_run_creating_it(tmp_path: Path) -> None:
+    """Two runs starting together on one new store: the second waits, it does not fail.
+
+    The holder is a run half-way through opening a new file (rollback journal, a write
+    in progress): SQLite answers the switch to WAL with an immediate "database is
+    locked", which its own timeout does not cover.
+    """
+    path = tmp_path / "new.db"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("CREATE TABLE other (a)")
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO other VALUES (1)")
+    threading.Timer(0.3, lambda: holder.execute("COMMIT")).start()
+    with ResultStore(path, lock_timeout=10) as store:
+        store.put_many("acct", "person", [("k", None)])
+        assert store.get_many(["k"]) == {"k": None}
+
+    holder.close()
+
+    blocker = sqlite3.connect(tmp_path / "held.db", isolation_level=None)
+    blocker.execute("CREATE TABLE other (a)")
+    blocker.execute("BEGIN IMMEDIATE")  # never let go: the open gives up after the timeout
+    blocker.execute("INSERT INTO other VALUES (1)")
+    try:
+        started = time.monotonic()
+        with pytest.raises(sf.StoreError, match="write lock") as caught:
+            ResultStore(tmp_path / "held.db", lock_timeout=0.3)
+        assert 0.25 <= time.monotonic() - started < 5
+        assert caught.value.operation == "open"
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+
+
 def test_the_lock_timeout_is_a_few_seconds(tmp_path: Path) -> None:
     assert 1 <= C.STORE_LOCK_TIMEOUT <= 10
     with ResultStore(tmp_path / "r.db") as store:
