@@ -129,13 +129,10 @@ class AsyncClient(BaseClient):
         while True:
             await self._pace(weight, path)
             started = self._clock.monotonic()
-            try:
-                answer = await self._exchange(method, path, params, json_body, auth, started)
-            except httpx.TransportError as exc:
-                answer = self._on_transport_error(exc, method, path, weight)
-            else:
-                answer = self._on_attempt(answer, method, path, weight,
-                                          not_found_ok=not_found_ok, started=started)
+            outcome = await self._exchange(method, path, params, json_body, auth, started)
+            answer = self._on_attempt(outcome, method, path, weight,
+                                      not_found_ok=not_found_ok, started=started)
+            del outcome  # a transport failure's traceback holds the request
             if isinstance(answer, httpx.Response):
                 return answer
             await self._clock.asleep(self._retry_after(answer, attempts, method, path))
@@ -143,26 +140,29 @@ class AsyncClient(BaseClient):
     async def _exchange(
         self, method: str, path: str, params: Mapping[str, str] | None, json_body: object,
         auth: httpx.Auth, started: float,
-    ) -> httpx.Response | SalesQLError:
+    ) -> httpx.Response | SalesQLError | httpx.TransportError:
         """One attempt: send, then read the body (see `Client._exchange`)."""
-        request = self._http.build_request(method, path, params=params, json=json_body)
-        response = await self._http.send(request, auth=auth, stream=True)
-        target = self._slash_redirect(response)
-        if target is not None:
-            await response.aclose()
-            request = self._http.build_request(method, target, json=json_body)
-            response = await self._http.send(request, auth=auth, stream=True)
-        reader = self._body_reader(response, method, path, started)
-        problem = reader.start()
         try:
-            if problem is None:
-                async for chunk in response.aiter_bytes():
-                    if (problem := reader.feed(chunk)) is not None:
-                        break
-        except httpx.DecodingError:
-            problem = undecodable_error(method, path, response.status_code)
-        finally:
-            await response.aclose()  # an unread rest closes the connection
+            request = self._http.build_request(method, path, params=params, json=json_body)
+            response = await self._http.send(request, auth=auth, stream=True)
+            target = self._slash_redirect(response)
+            if target is not None:
+                await response.aclose()
+                request = self._http.build_request(method, target, json=json_body)
+                response = await self._http.send(request, auth=auth, stream=True)
+            reader = self._body_reader(response, method, path, started)
+            problem = reader.start()
+            try:
+                if problem is None:
+                    async for chunk in response.aiter_bytes():
+                        if (problem := reader.feed(chunk)) is not None:
+                            break
+            except httpx.DecodingError:
+                problem = undecodable_error(method, path, response.status_code)
+            finally:
+                await response.aclose()  # an unread rest closes the connection
+        except httpx.TransportError as exc:
+            return exc
         return reader.response() if problem is None else problem
 
 

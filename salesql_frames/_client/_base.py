@@ -321,10 +321,16 @@ class BaseClient:
         return delay
 
     def _on_attempt(
-        self, answer: httpx.Response | SalesQLError, method: str, path: str, weight: int,
-        *, not_found_ok: bool, started: float,
+        self, answer: httpx.Response | SalesQLError | httpx.TransportError, method: str,
+        path: str, weight: int, *, not_found_ok: bool, started: float,
     ) -> httpx.Response | SalesQLError:
-        """Account an attempt that reached the server: the usable response, or its error."""
+        """Account one attempt's outcome (what `_exchange` returned, sync or async).
+
+        Returns:
+            The usable response, or the error the attempt ended with (for `_retry_after`).
+        """
+        if isinstance(answer, httpx.TransportError):
+            return self._on_transport_error(answer, method, path, weight)
         if isinstance(answer, SalesQLError):
             return self._on_unread_body(answer, method, path)
         error = self._on_response(answer, method, path, weight, not_found_ok=not_found_ok,

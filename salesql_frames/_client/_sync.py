@@ -245,13 +245,10 @@ class Client(BaseClient):
         while True:
             self.pacer.acquire(weight, path)
             started = self._clock.monotonic()
-            try:
-                answer = self._exchange(method, path, params, json_body, auth, started)
-            except httpx.TransportError as exc:
-                answer = self._on_transport_error(exc, method, path, weight)
-            else:
-                answer = self._on_attempt(answer, method, path, weight,
-                                          not_found_ok=not_found_ok, started=started)
+            outcome = self._exchange(method, path, params, json_body, auth, started)
+            answer = self._on_attempt(outcome, method, path, weight,
+                                      not_found_ok=not_found_ok, started=started)
+            del outcome  # a transport failure's traceback holds the request
             if isinstance(answer, httpx.Response):
                 return answer
             self._clock.sleep(self._retry_after(answer, attempts, method, path))
@@ -259,37 +256,38 @@ class Client(BaseClient):
     def _exchange(
         self, method: str, path: str, params: Mapping[str, str] | None, json_body: object,
         auth: httpx.Auth, started: float,
-    ) -> httpx.Response | SalesQLError:
+    ) -> httpx.Response | SalesQLError | httpx.TransportError:
         """One attempt: send, then read the body within the deadline and the size cap.
 
         A trailing-slash redirect on the same server is followed once
         (`BaseClient._slash_redirect`); other redirects come back as they are.
 
         Returns:
-            The response with its body read, or the error that stopped the read.
-
-        Raises:
-            httpx.TransportError: The connection failed, before or during the body.
+            The response with its body read, the error that stopped the read, or the
+            transport failure (before or during the body) for `BaseClient._on_attempt`.
         """
-        request = self._http.build_request(method, path, params=params, json=json_body)
-        response = self._http.send(request, auth=auth, stream=True)
-        target = self._slash_redirect(response)
-        if target is not None:
-            response.close()
-            request = self._http.build_request(method, target, json=json_body)
-            response = self._http.send(request, auth=auth, stream=True)
-        reader = self._body_reader(response, method, path, started)
         try:
-            problem = reader.start()
-            chunks = response.iter_bytes() if problem is None else iter(())
+            request = self._http.build_request(method, path, params=params, json=json_body)
+            response = self._http.send(request, auth=auth, stream=True)
+            target = self._slash_redirect(response)
+            if target is not None:
+                response.close()
+                request = self._http.build_request(method, target, json=json_body)
+                response = self._http.send(request, auth=auth, stream=True)
+            reader = self._body_reader(response, method, path, started)
             try:
-                for chunk in chunks:
-                    if (problem := reader.feed(chunk)) is not None:
-                        break
-            except httpx.DecodingError:
-                problem = undecodable_error(method, path, response.status_code)
-        finally:
-            response.close()  # an unread rest closes the connection instead of reusing it
+                problem = reader.start()
+                chunks = response.iter_bytes() if problem is None else iter(())
+                try:
+                    for chunk in chunks:
+                        if (problem := reader.feed(chunk)) is not None:
+                            break
+                except httpx.DecodingError:
+                    problem = undecodable_error(method, path, response.status_code)
+            finally:
+                response.close()  # an unread rest closes the connection instead of reusing it
+        except httpx.TransportError as exc:
+            return exc
         return reader.response() if problem is None else problem
 
 
