@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import math
+import pickle
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -171,6 +172,9 @@ class SyncView:
     def __repr__(self) -> str:
         return repr(self._client)
 
+    def __reduce_ex__(self, protocol: Any) -> Any:  # a view pickles as the client it shows
+        return pickle.loads, (pickle.dumps(self._client, protocol),)
+
     def close(self) -> None:
         if not self._loop.is_closed():
             self._loop.run_until_complete(self._client.aclose())
@@ -183,19 +187,30 @@ class SyncView:
         self.close()
 
 
-@pytest.fixture(params=["sync", "async"])
-def make_client(request: pytest.FixtureRequest) -> Iterator[Callable[..., Any]]:
-    """``make_client(api_key, **options)``: a `Client`, or an `AsyncClient` in a `SyncView`."""
-    made: list[Any] = []
+class MakeClient:
+    """Makes the clients of one test: `Client`, or `AsyncClient` in a `SyncView`."""
 
-    def make(*args: Any, **kwargs: Any) -> Any:
-        api = Client(*args, **kwargs) if request.param == "sync" else SyncView(
-            AsyncClient(*args, **kwargs))
-        made.append(api)
+    def __init__(self, kind: str) -> None:
+        self.client_class: type[Client | AsyncClient] = Client if kind == "sync" else AsyncClient
+        self.made: list[Any] = []
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """``make_client(api_key, **options)``: a client of this test's kind."""
+        return self.adopt(self.client_class(*args, **kwargs))
+
+    def adopt(self, client: Client | AsyncClient) -> Any:
+        """``client`` as the tests use it (in a `SyncView` if async), closed at teardown."""
+        api = SyncView(client) if isinstance(client, AsyncClient) else client
+        self.made.append(api)
         return api
 
-    yield make
-    for api in made:
+
+@pytest.fixture(params=["sync", "async"])
+def make_client(request: pytest.FixtureRequest) -> Iterator[MakeClient]:
+    """``make_client(api_key, **options)``: a `Client`, or an `AsyncClient` in a `SyncView`."""
+    maker = MakeClient(request.param)
+    yield maker
+    for api in maker.made:
         api.close()
 
 

@@ -7,13 +7,16 @@ import pickle
 import socket
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 import salesql_frames as sf
 from salesql_frames import Client, sandbox
 from salesql_frames.sandbox import FakeClock
+
+if TYPE_CHECKING:
+    from conftest import MakeClient
 
 FREE = "https://linkedin.com/in/sandrocarsava"
 CANARY = "sk-canary-7f3a9c1e5b2d4086"
@@ -353,9 +356,11 @@ def test_lost_bulk_response_is_retried_at_most_once(
 # -- the key never leaks -----------------------------------------------------------------
 
 
-def test_key_canary(sb: sandbox.Sandbox, caplog: pytest.LogCaptureFixture) -> None:
+def test_key_canary(
+    make_client: Callable[..., Any], sb: sandbox.Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
-    client = Client(CANARY, base_url=sb.base_url, max_retries=1)
+    client = make_client(CANARY, base_url=sb.base_url, max_retries=1)
     errors: list[BaseException] = []
     for call in (
         lambda: client.enrich_person(linkedin_url=FREE),
@@ -367,7 +372,7 @@ def test_key_canary(sb: sandbox.Sandbox, caplog: pytest.LogCaptureFixture) -> No
         errors.append(info.value)
     sb.faults.add("http_500", endpoint="*", times=10)
     with pytest.raises(sf.SalesQLError) as info:
-        Client(CANARY, base_url=sb.base_url, max_retries=1).allowance()
+        make_client(CANARY, base_url=sb.base_url, max_retries=1).allowance()
     errors.append(info.value)
 
     haystacks = [repr(client), str(client.__dict__), caplog.text]
@@ -388,23 +393,26 @@ def test_key_canary(sb: sandbox.Sandbox, caplog: pytest.LogCaptureFixture) -> No
 
 
 def test_unpickled_client_reads_key_from_environment(
-    sb: sandbox.Sandbox, monkeypatch: pytest.MonkeyPatch
+    make_client: MakeClient, sb: sandbox.Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    blob = pickle.dumps(Client(sb.api_key, base_url=sb.base_url))
+    client = make_client(sb.api_key, base_url=sb.base_url)
+    blob = pickle.dumps(client)
     assert sb.api_key.encode() not in blob
     monkeypatch.setenv("SALESQL_API_KEY", sb.api_key)
-    clone = pickle.loads(blob)
+    clone = make_client.adopt(pickle.loads(blob))
+    assert repr(clone) == repr(client)
     assert clone.enrich_person(linkedin_url=FREE) is not None
 
 
-def test_server_echoing_the_key_is_scrubbed() -> None:
+def test_server_echoing_the_key_is_scrubbed(make_client: Callable[..., Any]) -> None:
     import httpx
 
     def handler(request: httpx.Request) -> httpx.Response:
         token = request.headers["Authorization"].removeprefix("Bearer ")
         return httpx.Response(401, json={"detail": f"invalid key {token}", "status": 401})
 
-    client = Client(CANARY, base_url="https://api.test/v1", transport=httpx.MockTransport(handler))
+    client = make_client(CANARY, base_url="https://api.test/v1",
+                         transport=httpx.MockTransport(handler))
     with pytest.raises(sf.AuthenticationError) as info:
         client.allowance()
     assert CANARY not in str(info.value)
