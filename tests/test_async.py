@@ -9,6 +9,7 @@ sandbox over loopback, on a `FakeClock` wherever timing matters.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -169,7 +170,10 @@ def test_gathered_tasks_share_the_daily_limit() -> None:
 # -- cancellation -------------------------------------------------------------------------
 
 
-def test_a_task_cancelled_mid_request_counts_as_possibly_charged(clock: FakeClock) -> None:
+def test_a_task_cancelled_mid_request_counts_as_possibly_charged(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="salesql_frames")
     queries = [{"linkedin_url": url} for url in LEADS[:2]]
     with sandbox.serve(clock=clock) as sb:
         sb.faults.add("stall", endpoint="persons_bulk", seconds=0.5, times=1)
@@ -191,6 +195,7 @@ def test_a_task_cancelled_mid_request_counts_as_possibly_charged(clock: FakeCloc
                 assert await client.enrich_person(linkedin_url=LEADS[2]) is not None
 
         run(main)
+    assert "POST /persons/enrich/bulk cancelled mid-request" in caplog.text
     assert sb.counters.searches == 3  # the cancelled batch was executed (and charged)
     assert sb.counters.requests["persons_bulk"] == 1
     assert sb.counters.requests["person"] == 1

@@ -729,3 +729,23 @@ def test_redirect_is_an_error_naming_the_base_url(
     assert len(server.requests) == 1  # neither followed nor retried
     assert clock.sleeps == []
     assert not sf._client._retry.outcome_unknown(info.value)
+
+
+def test_an_interrupted_request_stays_counted_as_possibly_charged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Ctrl-C while the request is out: the server may do the work, so its searches stay
+    # counted (a narrow unit test: the interrupt comes from the transport).
+    import httpx
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise KeyboardInterrupt
+
+    caplog.set_level(logging.INFO, logger="salesql_frames")
+    client = Client("k", base_url="https://api.test/v1", daily_limit=3,
+                    transport=httpx.MockTransport(handler))
+    with pytest.raises(KeyboardInterrupt):
+        client.enrich_persons_bulk([{"linkedin_url": FREE}, {"linkedin_url": FREE + "-2"}])
+    assert "POST /persons/enrich/bulk interrupted mid-request" in caplog.text
+    with pytest.raises(sf.QuotaExhaustedError, match="2 of 3 searches sent today"):
+        client.enrich_persons_bulk([{"linkedin_url": FREE}, {"linkedin_url": FREE + "-2"}])

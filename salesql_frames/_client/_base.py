@@ -283,6 +283,16 @@ class BaseClient:
         logger.info("%s %s failed: %s", method, path, type(error).__name__)
         return error
 
+    def _on_abandoned(self, method: str, path: str, weight: int, how: str) -> None:
+        """Account an attempt given up mid-request (a cancelled task, Ctrl-C).
+
+        The request may have reached the server, which then does (and charges) the work
+        whether or not anyone reads the answer: its searches stay counted against the
+        window and the daily limit, as possibly charged.
+        """
+        logger.info("%s %s %s mid-request: the server may have done (and charged) it; "
+                    "its %d searches stay counted", method, path, how, weight)
+
     def _slash_redirect(self, response: httpx.Response) -> httpx.URL | None:
         """Where to send again after a web framework's trailing-slash redirect, else None.
 

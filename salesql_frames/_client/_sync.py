@@ -245,7 +245,11 @@ class Client(BaseClient):
         while True:
             self.pacer.acquire(weight, path)
             started = self._clock.monotonic()
-            outcome = self._exchange(method, path, params, json_body, auth, started)
+            try:
+                outcome = self._exchange(method, path, params, json_body, auth, started)
+            except KeyboardInterrupt:
+                self._on_abandoned(method, path, weight, "interrupted")
+                raise
             answer = self._on_attempt(outcome, method, path, weight,
                                       not_found_ok=not_found_ok, started=started)
             del outcome  # a transport failure's traceback holds the request
