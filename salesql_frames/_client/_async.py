@@ -129,11 +129,8 @@ class AsyncClient(BaseClient):
         while True:
             await self._pace(weight, path)
             started = self._clock.monotonic()
-            try:
+            with self._abandonable(method, path, weight):
                 outcome = await self._exchange(method, path, params, json_body, auth, started)
-            except asyncio.CancelledError:
-                self._on_abandoned(method, path, weight, "cancelled")
-                raise
             answer = self._on_attempt(outcome, method, path, weight,
                                       not_found_ok=not_found_ok, started=started)
             del outcome  # a transport failure's traceback holds the request

@@ -8,8 +8,10 @@ single answer is checked. A client only adds the I/O: sending, and sleeping.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -283,15 +285,21 @@ class BaseClient:
         logger.info("%s %s failed: %s", method, path, type(error).__name__)
         return error
 
-    def _on_abandoned(self, method: str, path: str, weight: int, how: str) -> None:
-        """Account an attempt given up mid-request (a cancelled task, Ctrl-C).
+    @contextmanager
+    def _abandonable(self, method: str, path: str, weight: int) -> Iterator[None]:
+        """Around an attempt's I/O: account one given up mid-request (a cancelled task, Ctrl-C).
 
         The request may have reached the server, which then does (and charges) the work
         whether or not anyone reads the answer: its searches stay counted against the
-        window and the daily limit, as possibly charged.
+        window and the daily limit, as possibly charged. The exception goes on as it was.
         """
-        logger.info("%s %s %s mid-request: the server may have done (and charged) it; "
-                    "its %d searches stay counted", method, path, how, weight)
+        try:
+            yield
+        except (asyncio.CancelledError, KeyboardInterrupt) as exc:
+            how = "cancelled" if isinstance(exc, asyncio.CancelledError) else "interrupted"
+            logger.info("%s %s %s mid-request: the server may have done (and charged) it; "
+                        "its %d searches stay counted", method, path, how, weight)
+            raise
 
     def _slash_redirect(self, response: httpx.Response) -> httpx.URL | None:
         """Where to send again after a web framework's trailing-slash redirect, else None.

@@ -245,11 +245,8 @@ class Client(BaseClient):
         while True:
             self.pacer.acquire(weight, path)
             started = self._clock.monotonic()
-            try:
+            with self._abandonable(method, path, weight):
                 outcome = self._exchange(method, path, params, json_body, auth, started)
-            except KeyboardInterrupt:
-                self._on_abandoned(method, path, weight, "interrupted")
-                raise
             answer = self._on_attempt(outcome, method, path, weight,
                                       not_found_ok=not_found_ok, started=started)
             del outcome  # a transport failure's traceback holds the request
