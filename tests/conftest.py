@@ -172,6 +172,10 @@ class SyncView:
     def __repr__(self) -> str:
         return repr(self._client)
 
+    def call(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run ``function(client, *args, **kwargs)``, a coroutine function, on the loop."""
+        return self._loop.run_until_complete(function(self._client, *args, **kwargs))
+
     def __reduce_ex__(self, protocol: Any) -> Any:  # a view pickles as the client it shows
         return pickle.loads, (pickle.dumps(self._client, protocol),)
 

@@ -749,3 +749,26 @@ def test_an_interrupted_request_stays_counted_as_possibly_charged(
     assert "POST /persons/enrich/bulk interrupted mid-request" in caplog.text
     with pytest.raises(sf.QuotaExhaustedError, match="2 of 3 searches sent today"):
         client.enrich_persons_bulk([{"linkedin_url": FREE}, {"linkedin_url": FREE + "-2"}])
+
+
+def test_a_batch_of_unknown_outcome_is_not_resent_for_a_budget(
+    make_client: Callable[..., Any], sb: sandbox.Sandbox, clock: FakeClock,
+) -> None:
+    # send_batch / asend_batch with resend_unknown=False: what _send uses, keeping a budget.
+    from salesql_frames._client import asend_batch, send_batch
+    from salesql_frames._kinds import PERSON
+
+    client = make_client(sb.api_key, base_url=sb.base_url, clock=clock)
+    (batch,) = client._bulk_batches(PERSON, [{"linkedin_url": FREE}], 100)
+    if isinstance(client, Client):
+        def send() -> object:
+            return send_batch(client, PERSON, batch, resend_unknown=False)
+    else:
+        def send() -> object:
+            return client.call(asend_batch, PERSON, batch, resend_unknown=False)
+    sb.faults.add("lost", endpoint="persons_bulk")
+    with pytest.raises(sf.APIConnectionError) as info:
+        send()
+    assert info.value.sent is True
+    assert sb.counters.requests["persons_bulk"] == 1  # charged, maybe: not sent again
+    assert clock.sleeps == []
