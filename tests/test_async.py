@@ -211,6 +211,10 @@ def test_a_task_cancelled_while_paced_sends_and_counts_nothing() -> None:
                 await client.enrich_person(linkedin_url=LEADS[0])
                 waiting = asyncio.create_task(client.enrich_person(linkedin_url=LEADS[1]))
                 await until(lambda: clock.waiting == 1)  # paced: the window is full
+                # A request that searches nothing is not queued behind it (the timeout
+                # only ends the test if it were: the wait never ends).
+                allowance = await asyncio.wait_for(client.allowance(), timeout=30)
+                assert allowance.emails_and_phones
                 waiting.cancel()
                 with pytest.raises(asyncio.CancelledError):
                     await waiting

@@ -113,7 +113,12 @@ class AsyncClient(BaseClient):
         return self._single_answer(spec, response, read_json(response, path))
 
     async def _pace(self, weight: int, path: str) -> None:
-        """Wait until the pacer admits ``weight`` searches; tasks queue on one lock."""
+        """Wait until the pacer admits ``weight`` searches; tasks queue on one lock.
+
+        A request that searches nothing (``allowance``) never waits behind them.
+        """
+        if weight <= 0:
+            return
         async with self._pace_lock:
             while (delay := self.pacer.reserve(weight, path)) > 0:
                 await self._clock.asleep(delay)
