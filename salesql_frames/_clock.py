@@ -90,7 +90,11 @@ class FakeClock:
             self._now += max(0.0, float(seconds))
 
     async def asleep(self, seconds: float) -> None:
-        """`sleep`, then let the event loop's other tasks run once."""
+        """`sleep`, then let the event loop's other tasks run once.
+
+        The clock moves at once, also under requests other tasks have in flight (real
+        time would let them finish first): a sandbox on this clock counts them later.
+        """
         self.sleep(seconds)
         await asyncio.sleep(0)
 
