@@ -31,6 +31,8 @@ from ._canonical import (
     canonical_name,
     canonical_organization_name,
     name_key,
+    registrable_domain,
+    strip_format,
 )
 from ._canonical_series import canonicalize_domains, canonicalize_linkedin_urls, canonicalize_names
 from ._exceptions import (
@@ -60,6 +62,7 @@ from ._exceptions import (
     StoreError,
     StoreWarning,
 )
+from ._hostlists import free_mail_domains, host_lists, profile_platforms
 from ._models import Allowance
 from ._plan import Plan
 from ._store import CacheInfo, ResultStore, cache_info, clear_cache, default_cache_path
@@ -149,10 +152,15 @@ __all__ = [
     "enrich_persons",
     "estimate_organizations",
     "estimate_persons",
+    "free_mail_domains",
+    "host_lists",
     "name_key",
     "plan_organizations",
     "plan_persons",
+    "profile_platforms",
     "read_spreadsheet",
+    "registrable_domain",
     "sandbox",
+    "strip_format",
     "write_spreadsheet",
 ]

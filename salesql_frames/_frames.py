@@ -191,10 +191,9 @@ class PandasFrame(_Adapter):
         if isinstance(series, pd.DataFrame):
             raise MappingError(f"column {column!r} appears more than once; rename the duplicates")
         dtype = series.dtype
-        is_arrow_text = isinstance(dtype, pd.ArrowDtype) and (
-            pa.types.is_string(dtype.pyarrow_dtype) or pa.types.is_large_string(dtype.pyarrow_dtype)
-        )
-        if isinstance(dtype, pd.StringDtype) or is_arrow_text:
+        if isinstance(dtype, pd.ArrowDtype):  # every Arrow type, string_view included
+            return arrow_strings(pa.array(series.array))
+        if isinstance(dtype, pd.StringDtype):
             array = pa.array(series.array)
             return array.cast(pa.string()), np.zeros(len(series), dtype=bool)
         return _strings_from_objects(series.to_numpy(dtype=object, na_value=None))
@@ -306,22 +305,7 @@ class ArrowFrame(_Adapter):
     def strings(self, column: str) -> tuple[pa.Array, np.ndarray]:
         if self.frame.column_names.count(column) > 1:
             raise MappingError(f"column {column!r} appears more than once; rename the duplicates")
-        array = self.frame.column(column).combine_chunks()
-        kind = array.type
-        if pa.types.is_dictionary(kind):
-            array = array.cast(kind.value_type)
-            kind = array.type
-        none = np.zeros(len(array), dtype=bool)
-        if pa.types.is_string(kind) or pa.types.is_large_string(kind) or _is_string_view(kind):
-            return array.cast(pa.string()), none
-        if pa.types.is_null(kind):
-            return pa.nulls(len(array), pa.string()), none
-        bad = np.asarray(array.is_valid(), dtype=bool)
-        if pa.types.is_floating(kind):
-            import pyarrow.compute as pc
-
-            bad &= ~np.asarray(pc.fill_null(pc.is_nan(array), False), dtype=bool)
-        return pa.nulls(len(array), pa.string()), bad
+        return arrow_strings(self.frame.column(column))
 
     def values(self, column: str) -> pa.Array | None:
         if self.frame.column_names.count(column) > 1:
@@ -343,6 +327,33 @@ class ArrowFrame(_Adapter):
         return frame
 
 
-def _is_string_view(kind: pa.DataType) -> bool:
+def arrow_strings(array: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+    """An Arrow column as ``string`` text, and where it holds a value that is not text.
+
+    Every Arrow string type is text (``string``, ``large_string``, ``string_view`` and
+    dictionaries of them); other types give nulls, flagged where a value was present
+    (NaN is missing, not a value).
+    """
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    kind = array.type
+    if pa.types.is_dictionary(kind):
+        array = array.cast(kind.value_type)
+        kind = array.type
+    none = np.zeros(len(array), dtype=bool)
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or is_string_view(kind):
+        return array.cast(pa.string()), none
+    if pa.types.is_null(kind):
+        return pa.nulls(len(array), pa.string()), none
+    bad = np.asarray(array.is_valid(), dtype=bool)
+    if pa.types.is_floating(kind):
+        import pyarrow.compute as pc
+
+        bad &= ~np.asarray(pc.fill_null(pc.is_nan(array), False), dtype=bool)
+    return pa.nulls(len(array), pa.string()), bad
+
+
+def is_string_view(kind: pa.DataType) -> bool:
+    """Whether ``kind`` is Arrow's ``string_view`` (pyarrow 16 and newer have it)."""
     check = getattr(pa.types, "is_string_view", None)
     return bool(check(kind)) if check is not None else False

@@ -35,6 +35,7 @@ import pandas as pd
 
 from . import _constants as C
 from ._exceptions import SpreadsheetError
+from ._presets import apply_preset
 
 __all__ = [
     "FORMATS",
@@ -261,6 +262,7 @@ def write_table(
     sheet_name: str = "enriched",
     neutralize_formulas: bool = True,
     prefix: str = C.DEFAULT_PREFIX,
+    preset: str = "generic",
 ) -> Path:
     """Write ``frame`` (without its index) and return the path written.
 
@@ -273,9 +275,12 @@ def write_table(
         neutralize_formulas: CSV/TSV only: prefix formula-like text in the columns
             named ``prefix*`` with ``'`` (`defuse_formulas`); False writes it raw.
         prefix: The result columns' prefix; ``""`` means every column.
+        preset: A CRM's column names (`salesql_frames._presets.apply_preset`), applied
+            after the result columns are neutralized.
 
     Raises:
         SpreadsheetError: The format is unknown, or the data does not fit the format.
+        InvalidArgumentError: An unknown preset, or a frame it does not fit.
         OSError: The file cannot be written.
     """
     target = Path(path)
@@ -284,6 +289,7 @@ def write_table(
         raise SpreadsheetError(f"cannot write {target}: folder {target.parent} does not exist")
     if neutralize_formulas and kind in ("csv", "tsv"):
         frame = defuse_formulas(frame, prefix)
+    frame = apply_preset(frame, preset, prefix)
     line_end = _line_end(frame) if kind in ("csv", "tsv") else None
     with _replacing(target) as temporary:
         if kind == "csv":
@@ -569,7 +575,7 @@ def read_spreadsheet(
 def write_spreadsheet(
     frame: Any, path: str | os.PathLike[str], *, format: str | None = None,
     sheet_name: str = "enriched", neutralize_formulas: bool = True,
-    prefix: str = C.DEFAULT_PREFIX,
+    prefix: str = C.DEFAULT_PREFIX, preset: str = "generic",
 ) -> Path:
     """Write an enriched frame (pandas or polars) where Excel and others can open it.
 
@@ -588,6 +594,9 @@ def write_spreadsheet(
         neutralize_formulas: CSV/TSV only: False writes formula-like text raw.
         prefix: The result columns' prefix, as given to ``enrich_*``: only columns
             whose name starts with it are neutralized (``""``: every column).
+        preset: ``"generic"`` (the library's layout), ``"hubspot"`` or ``"salesforce"``:
+            the result columns under the names that CRM's import maps on its own, your
+            own columns kept (see `salesql_frames._presets.apply_preset`).
 
     Returns:
         The path written.
@@ -610,4 +619,4 @@ def write_spreadsheet(
             raise SpreadsheetError(f"expected a pandas or polars DataFrame, got {type(frame)}")
         frame = to_pandas()
     return write_table(frame, path, fmt=format, sheet_name=sheet_name,
-                       neutralize_formulas=neutralize_formulas, prefix=prefix)
+                       neutralize_formulas=neutralize_formulas, prefix=prefix, preset=preset)

@@ -14,10 +14,14 @@ from typing import Final
 import pyarrow as pa
 
 from ._canonical import (
+    ORGANIZATION_PAGES,
+    PERSON_PAGES,
     canonical_domain,
-    canonical_linkedin_url,
     canonical_name,
     canonical_organization_name,
+    domain_problem,
+    linkedin_problem,
+    linkedin_url_of,
 )
 from ._flatten import explode_persons, organization_columns, person_columns
 from ._models import Query, Record
@@ -58,8 +62,14 @@ class KindSpec:
         mapping_example: How to name columns, for error messages.
         headers: Per parameter, the normalized spreadsheet headers that map to it,
             most specific first.
-        canonical: Per parameter, its canonicalizer (also the dedupe form).
-        unusable: Per parameter, what is wrong with a cell that does not canonicalize.
+        canonical: Per parameter, its canonicalizer (also the dedupe form); None for a
+            cell that makes no trustworthy query (a LinkedIn URL of another kind's page,
+            a free-mail domain, ...).
+        unusable: Per parameter, why a cell does not canonicalize (cell -> reason).
+        linkedin_anywhere: A LinkedIn URL of this kind's pages in any mapped column is
+            used as ``linkedin_url`` (a company page in a "Website" column).
+        several: Parameters whose cells may hold several values (the first usable one
+            is sent; the plan counts such cells).
         identity: The dedupe key of one canonical query, without kind and flags.
         billable: Whether a found record may have cost a credit.
         wide: Flattens answers into the wide output table.
@@ -83,7 +93,7 @@ class KindSpec:
     mapping_example: str
     headers: Mapping[str, tuple[str, ...]] = field(repr=False)
     canonical: Mapping[str, Callable[[str], str | None]] = field(repr=False)
-    unusable: Mapping[str, str] = field(repr=False)
+    unusable: Mapping[str, Callable[[str], str]] = field(repr=False)
     identity: Callable[[Query], str] = field(repr=False)
     billable: Callable[[Record], bool] = field(repr=False)
     wide: WideFlatten = field(repr=False)
@@ -93,6 +103,8 @@ class KindSpec:
     flag_help: Mapping[str, str] = field(default_factory=dict, repr=False)
     header_examples: str = ""
     cli_examples: tuple[str, ...] = ()
+    linkedin_anywhere: bool = False
+    several: tuple[str, ...] = ("organization_domain",)
 
 
 def _casefold(value: object) -> str:
@@ -163,10 +175,8 @@ _ORGANIZATION_NAME_HEADERS: Final = (
     "organizationname", "companyname", "company", "organization", "organisation",
     "organisationname", "accountname",
 )
-_UNUSABLE: Final = {
-    "linkedin_url": "is not a LinkedIn URL",
-    "organization_domain": "is not a domain, URL or email address",
-}
+_PERSON_URL: Final = linkedin_url_of(PERSON_PAGES)
+_ORGANIZATION_URL: Final = linkedin_url_of(ORGANIZATION_PAGES)
 
 PERSON: Final = KindSpec(
     name="person",
@@ -217,14 +227,17 @@ PERSON: Final = KindSpec(
         ),
     },
     canonical={
-        "linkedin_url": canonical_linkedin_url,
+        "linkedin_url": _PERSON_URL,
         "first_name": canonical_name,
         "last_name": canonical_name,
         "full_name": canonical_name,
         "organization_name": canonical_organization_name,
         "organization_domain": canonical_domain,
     },
-    unusable=_UNUSABLE,
+    unusable={
+        "linkedin_url": linkedin_problem("a person's profile (linkedin.com/in/...)"),
+        "organization_domain": domain_problem,
+    },
     identity=_person_identity,
     billable=_person_billable,
     wide=_person_wide,
@@ -268,11 +281,15 @@ ORGANIZATION: Final = KindSpec(
         "organization_domain": (*_DOMAIN_HEADERS, "web", "homepage", "url"),
     },
     canonical={
-        "linkedin_url": canonical_linkedin_url,
+        "linkedin_url": _ORGANIZATION_URL,
         "organization_name": canonical_organization_name,
         "organization_domain": canonical_domain,
     },
-    unusable=_UNUSABLE,
+    unusable={
+        "linkedin_url": linkedin_problem(
+            "an organization's page (linkedin.com/company/..., /school/, /showcase/)"),
+        "organization_domain": domain_problem,
+    },
     identity=_linkedin_or(_organization_identity),
     billable=_organization_billable,
     wide=_organization_wide,
@@ -284,6 +301,7 @@ ORGANIZATION: Final = KindSpec(
         "accounts.xlsx -o enriched.xlsx --only-missing Industry",
         "accounts.xlsx -o try.xlsx --sandbox",
     ),
+    linkedin_anywhere=True,
 )
 
 #: Every kind, by name.

@@ -8,7 +8,8 @@ status (``invalid_input`` with the reason, or ``skipped``) here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import _constants as C
+from ._canonical import several_values
 from ._canonical_series import map_unique
 from ._exceptions import MappingError
 from ._frames import Frame
@@ -41,6 +43,9 @@ class Plan:
         row_status: Per row, a status decided locally (``invalid_input``/``skipped``),
             or None for rows whose query is sent.
         row_error: Per row, why it is not sent, or None.
+        remarks: What the plan did with the cells that a reader should know, one
+            sentence each (cells holding several values, LinkedIn pages found in
+            another column).
     """
 
     spec: KindSpec = field(repr=False)
@@ -51,6 +56,7 @@ class Plan:
     row_query: np.ndarray = field(repr=False)
     row_status: list[str | None] = field(repr=False)
     row_error: list[str | None] = field(repr=False)
+    remarks: tuple[str, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -85,6 +91,7 @@ class Plan:
             f"{self.invalid_rows:,} invalid, {self.skipped_rows:,} skipped",
         ]
         lines += [f"  {param:<20} <- {column!r}" for param, column in self.mapping.items()]
+        lines += [f"  note: {remark}" for remark in self.remarks]
         return "\n".join(lines)
 
 
@@ -113,8 +120,10 @@ def build_plan(
     values: dict[str, pa.Array] = {}
     filled: dict[str, np.ndarray] = {}
     notes: dict[int, list[str]] = {}
+    raws: dict[str, pa.Array] = {}
     for param, column in mapping.items():
         raw, not_text = frame.strings(column)
+        raws[column] = raw
         clean = _sendable(map_unique(raw, spec.canonical[param]), column, notes)
         values[param] = clean
         filled[param] = np.asarray(clean.is_valid(), dtype=bool)
@@ -123,12 +132,14 @@ def build_plan(
         if param in spec.unusable:
             unusable = np.flatnonzero(np.asarray(raw.is_valid(), dtype=bool) & ~filled[param])
             texts = raw.take(pa.array(unusable, type=pa.int64())).to_pylist()
+            why = _memo(spec.unusable[param])
             for bad, text in zip(unusable.tolist(), texts, strict=True):
                 said = notes.get(bad, [])
                 if text and text.strip() and not any(n.startswith(column) for n in said):
-                    notes.setdefault(bad, []).append(
-                        f"{column} {_shown(text)} {spec.unusable[param]}"
-                    )
+                    notes.setdefault(bad, []).append(f"{column} {_shown(text)} {why(text)}")
+    remarks = _several(spec, mapping, raws)
+    if spec.linkedin_anywhere:
+        remarks += _linkedin_anywhere(spec, mapping, raws, values, filled)
 
     skip_reason = _skip_mask(frame, only_missing)
     skipped = np.array([r is not None for r in skip_reason], dtype=bool) if skip_reason \
@@ -164,7 +175,8 @@ def build_plan(
             if i in notes:
                 reason = "; ".join(notes[i]) + "; " + reason
             row_status[i], row_error[i] = C.STATUS_INVALID, reason
-    return Plan(spec, mapping, n, queries, keys, row_query, row_status, row_error)
+    return Plan(spec, mapping, n, queries, keys, row_query, row_status, row_error,
+                tuple(remarks))
 
 
 def _dedupe(
@@ -216,6 +228,61 @@ def _dedupe(
     for rows, combo in combo_rows:
         row_query[rows] = position_of[combo]
     return queries, keys, row_query
+
+
+def _memo(fn: Callable[[str], str]) -> Callable[[str], str]:
+    """``fn`` computed once per distinct cell (a reason repeats on many rows)."""
+    return functools.cache(fn)
+
+
+def _several(spec: KindSpec, mapping: Mapping[str, str], raws: Mapping[str, pa.Array]) -> list[str]:
+    """The remark on cells that hold several addresses or domains, if any do."""
+    remarks = []
+    for param in spec.several:
+        column = mapping.get(param)
+        if column is None:
+            continue
+        count = map_unique(raws[column], _several_mark).null_count
+        count = len(raws[column]) - count
+        if count:
+            cells = "cell holds" if count == 1 else "cells hold"
+            remarks.append(f"{count:,} {column!r} {cells} several values: the first usable "
+                           "one is sent")
+    return remarks
+
+
+def _several_mark(value: str) -> str | None:
+    return "" if several_values(value) else None
+
+
+def _linkedin_anywhere(
+    spec: KindSpec, mapping: Mapping[str, str], raws: Mapping[str, pa.Array],
+    values: dict[str, pa.Array], filled: dict[str, np.ndarray],
+) -> list[str]:
+    """Fill ``linkedin_url`` from LinkedIn pages of the kind found in other mapped columns.
+
+    A company page in a "Website" column names the company exactly (its domain would be
+    LinkedIn's): it is sent as the ``linkedin_url`` of rows that have none.
+    """
+    remarks = []
+    canonical = spec.canonical["linkedin_url"]
+    for param, column in mapping.items():
+        if param == "linkedin_url":
+            continue
+        found = map_unique(raws[column], canonical)
+        have = filled.get("linkedin_url")
+        use = np.asarray(found.is_valid(), dtype=bool)
+        if have is not None:
+            use &= ~have
+        if not use.any():
+            continue
+        current = values.get("linkedin_url", pa.nulls(len(found), pa.string()))
+        values["linkedin_url"] = pc.if_else(pa.array(use), found, current.cast(found.type))
+        filled["linkedin_url"] = use if have is None else have | use
+        count = int(use.sum())
+        pages = "LinkedIn page" if count == 1 else "LinkedIn pages"
+        remarks.append(f"{count:,} {pages} in {column!r} sent as linkedin_url")
+    return remarks
 
 
 def _codes(array: pa.Array) -> np.ndarray:
