@@ -1,8 +1,9 @@
 """pandas and polars DataFrame extension for the SalesQL B2B enrichment API.
 
 ``import salesql_frames`` registers the ``.salesql`` accessor on pandas DataFrames and
-the ``.salesql`` namespace on polars DataFrames. `Client` talks to the API itself, and
-`sandbox` serves a local stand-in of the API for demos and tests.
+the ``.salesql`` namespace on polars DataFrames. `Client` (and `AsyncClient`, for
+asyncio) talks to the API itself, and `sandbox` serves a local stand-in of the API for
+demos and tests.
 
 The package reads as its pipeline: ``_plan`` (columns -> canonical unique queries),
 ``_send`` (store, then paced bulk batches), ``_assemble`` (answers -> the caller's
@@ -69,7 +70,7 @@ from ._version import __version__
 
 if TYPE_CHECKING:  # imported on first use (see _LAZY); spelled out for type checkers
     from . import sandbox
-    from ._client import Client
+    from ._client import AsyncClient, Client
     from ._estimate import Estimate
     from ._io import read_spreadsheet, write_spreadsheet
 
@@ -78,6 +79,7 @@ _accessors.register()
 #: Public names imported on first access, so ``import salesql_frames`` stays cheap:
 #: name -> the module that defines it (a module maps to itself).
 _LAZY: dict[str, str] = {
+    "AsyncClient": "._client",
     "Client": "._client",
     "Estimate": "._estimate",
     "sandbox": ".sandbox",
@@ -107,6 +109,7 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "Allowance",
+    "AsyncClient",
     "AuthenticationError",
     "CacheInfo",
     "Client",

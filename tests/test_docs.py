@@ -266,7 +266,8 @@ def _blocks(text: str) -> list[_Block]:
 
 
 def _pages_with_python() -> list[str]:
-    return sorted(p.name for p in PAGES.rglob("*.md") if "```python" in p.read_text("utf-8"))
+    return sorted(p.relative_to(PAGES).as_posix() for p in PAGES.rglob("*.md")
+                  if "```python" in p.read_text("utf-8"))
 
 
 @pytest.mark.parametrize("name", _pages_with_python())
