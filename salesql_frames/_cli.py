@@ -31,6 +31,7 @@ from ._exceptions import (
     SalesQLWarning,
 )
 from ._io import FORMATS, Table, format_of, read_table, write_table
+from ._presets import PRESET_NAMES
 from ._kinds import KINDS, KindSpec
 from ._schema import ExplodeTarget
 from ._validate import age_seconds
@@ -159,6 +160,12 @@ def _add_enrich(commands: Subparsers, spec: KindSpec) -> None:
     files.add_argument("--input-format", choices=FORMATS, help="override the input extension")
     files.add_argument("--output-format", choices=FORMATS, help="override the output extension")
     files.add_argument("--sheet", metavar="NAME", help="XLSX sheet to read (default: the first)")
+    files.add_argument(
+        "--preset", choices=PRESET_NAMES, default="generic",
+        help="output columns named as a CRM's import expects them (hubspot, salesforce: "
+        "your columns kept, the result columns renamed, one row per input row); generic "
+        "(default): the library's own layout",
+    )
     files.add_argument(
         "--allow-formulas", action="store_true",
         help="CSV/TSV output: write API values that look like formulas (=..., @..., +SUM...) "
@@ -423,6 +430,9 @@ def _enrich(args: argparse.Namespace) -> int:
     spec: KindSpec = args.spec
     mapping = parse_mapping(args.map, spec)
     how, explode = _shape(args)
+    if args.preset != "generic" and how == "long":
+        raise UsageError(f"--preset {args.preset} writes one row per input row: leave out "
+                         "--how long and --explode")
     source = Path(args.input).expanduser()
     output, out_format = _output(args, source)
     table = read_table(source, fmt=args.input_format, sheet=args.sheet)
@@ -448,14 +458,15 @@ def _enrich(args: argparse.Namespace) -> int:
                                         output=OutputOptions(how=how, explode=explode))
             except RunInterrupted as interrupt:
                 partial = write_table(interrupt.partial, output, fmt=out_format,
-                                      neutralize_formulas=not args.allow_formulas)
+                                      neutralize_formulas=not args.allow_formulas,
+                                      preset=args.preset)
                 _say(f"interrupted: partial output written to {partial} (unsent rows are "
                      "'skipped'); run the same command again to send the rest"
                      + ("" if cache is False else ": answers already received come from "
                         "the result store"))
                 return EXIT_INTERRUPTED
     written = write_table(result.frame, output, fmt=out_format,
-                          neutralize_formulas=not args.allow_formulas)
+                          neutralize_formulas=not args.allow_formulas, preset=args.preset)
     print("\n\n".join([table.describe(), repr(plan), str(result.summary),
                        f"wrote {written.resolve()} ({len(result.frame):,} rows)"]))
     return _report_warnings(caught, written, result.summary.skipped, resumable=cache is not False)
