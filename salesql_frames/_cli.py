@@ -31,8 +31,8 @@ from ._exceptions import (
     SalesQLWarning,
 )
 from ._io import FORMATS, Table, format_of, read_table, write_table
-from ._presets import PRESET_NAMES
 from ._kinds import KINDS, KindSpec
+from ._presets import PRESET_NAMES
 from ._schema import ExplodeTarget
 from ._validate import age_seconds
 
