@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from . import _accessors
 from ._api import (
+    aenrich_organizations,
+    aenrich_persons,
     enrich_organizations,
     enrich_persons,
     estimate_organizations,
@@ -138,6 +140,8 @@ __all__ = [
     "StoreError",
     "StoreWarning",
     "__version__",
+    "aenrich_organizations",
+    "aenrich_persons",
     "cache_info",
     "canonical_domain",
     "canonical_linkedin_url",

@@ -63,6 +63,8 @@ class SalesQLAccessor:
     enrich_organizations = _method(_api.enrich_organizations)
     estimate_persons = _method(_api.estimate_persons)
     estimate_organizations = _method(_api.estimate_organizations)
+    aenrich_persons = _method(_api.aenrich_persons)
+    aenrich_organizations = _method(_api.aenrich_organizations)
 
 
 def register() -> None:
