@@ -54,7 +54,8 @@ def test_the_namespace_form_on_polars_and_organizations(
         return people, accounts
 
     people, accounts = asyncio.run(main())
-    assert isinstance(people, pl.DataFrame) and people.height == len(URLS)
+    assert isinstance(people, pl.DataFrame)
+    assert people.height == len(URLS)
     assert list(accounts["salesql_status"].unique()) in (["found"], ["not_found"])
     assert sb.counters.queries["org-domain:acme.com"] == 1
 

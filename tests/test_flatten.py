@@ -926,11 +926,12 @@ def test_stored_texts_flatten_exactly_as_decoded_records(shape: str) -> None:
     records[7] = {"error": "Person not found"}
     odd = copy.deepcopy(records[11])
     odd["organization"] = {**(odd.get("organization") or {}), "founded_year": "1999"}
-    texts = [None if r is None else RawRecord(json.dumps(r, separators=(",", ":")))
-             for r in records]
-    for chunk in (records[:200], records[:200] + [odd]):  # the second takes the dict path
-        raw = texts[: len(chunk)] if odd not in chunk else [
-            *texts[:200], RawRecord(json.dumps(odd, separators=(",", ":")))]
+    def text(record: Any) -> RawRecord | None:
+        return None if record is None else RawRecord(json.dumps(record, separators=(",", ":")))
+
+    texts = [text(r) for r in records]
+    for chunk in (records[:200], [*records[:200], odd]):  # the second takes the dict path
+        raw = [text(r) for r in chunk]
         for flatten in (
             lambda items: person_columns(items, widths=Widths(emails=4, phones=4, work=4)),
             lambda items: explode_persons(items, explode="emails")[1],
@@ -939,5 +940,5 @@ def test_stored_texts_flatten_exactly_as_decoded_records(shape: str) -> None:
             assert flatten(raw).equals(flatten(chunk))
     # the JSON path was taken for the all-text chunk, and refused the odd one
     assert _decode._from_json(texts[:200], _flatten._wide_record_type(Widths()), "person")
-    bad = [RawRecord(json.dumps(odd, separators=(",", ":")))]
+    bad = [text(odd)]
     assert _decode._from_json(bad, _flatten._wide_record_type(Widths()), "person") == []
