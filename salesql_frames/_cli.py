@@ -14,7 +14,7 @@ import argparse
 import contextlib
 import sys
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -30,7 +30,16 @@ from ._exceptions import (
     SalesQLError,
     SalesQLWarning,
 )
-from ._io import FORMATS, Table, format_of, read_table, write_table
+from ._io import (
+    FORMATS,
+    STREAM_FORMATS,
+    Table,
+    format_of,
+    read_table,
+    scan_lazy,
+    sink_lazy,
+    write_table,
+)
 from ._kinds import KINDS, KindSpec
 from ._presets import PRESET_NAMES
 from ._schema import ExplodeTarget
@@ -160,6 +169,12 @@ def _add_enrich(commands: Subparsers, spec: KindSpec) -> None:
     files.add_argument("--input-format", choices=FORMATS, help="override the input extension")
     files.add_argument("--output-format", choices=FORMATS, help="override the output extension")
     files.add_argument("--sheet", metavar="NAME", help="XLSX sheet to read (default: the first)")
+    files.add_argument(
+        "--stream", action="store_true",
+        help="for lists beyond memory: read a CSV or Parquet INPUT lazily with polars, "
+        "send its unique queries, and stream the rows to a CSV or Parquet OUTPUT (wide "
+        "output only)",
+    )
     files.add_argument(
         "--preset", choices=PRESET_NAMES, default="generic",
         help="output columns named as a CRM's import expects them (hubspot, salesforce: "
@@ -435,8 +450,10 @@ def _enrich(args: argparse.Namespace) -> int:
                          "--how long and --explode")
     source = Path(args.input).expanduser()
     output, out_format = _output(args, source)
-    table = read_table(source, fmt=args.input_format, sheet=args.sheet)
     flags = {flag: bool(getattr(args, flag)) for flag in spec.flags}
+    if args.stream:
+        return _enrich_streaming(args, spec, mapping, flags, how, source, output, out_format)
+    table = read_table(source, fmt=args.input_format, sheet=args.sheet)
     try:
         plan = plan_frame(table.frame, spec, mapping, only_missing=args.only_missing,
                           flags=flags)
@@ -470,6 +487,63 @@ def _enrich(args: argparse.Namespace) -> int:
     print("\n\n".join([table.describe(), repr(plan), str(result.summary),
                        f"wrote {written.resolve()} ({len(result.frame):,} rows)"]))
     return _report_warnings(caught, written, result.summary.skipped, resumable=cache is not False)
+
+
+def _enrich_streaming(
+    args: argparse.Namespace, spec: KindSpec, mapping: Mapping[str, str | None],
+    flags: dict[str, bool], how: How, source: Path, output: Path, out_format: str,
+) -> int:
+    """``--stream``: the LazyFrame path, from a scanned CSV/Parquet to a streamed output."""
+    from ._enrich import OutputOptions, RunOptions, estimate_frame
+    from ._lazy import plan_lazy, run_lazy
+
+    clash = [name for name, given in (("--sheet", args.sheet), ("--how long", how == "long"),
+                                      ("--preset", args.preset != "generic")) if given]
+    if clash:
+        raise UsageError(f"--stream writes wide output as it is: leave out {', '.join(clash)}")
+    if out_format not in STREAM_FORMATS:
+        raise UsageError(f"--stream writes CSV or Parquet, not {out_format}: use a .csv or "
+                         ".parquet output")
+    frame = scan_lazy(source, fmt=args.input_format)
+    cache = _cache_option(args)
+    with _client(args) as client:
+        if args.dry_run:
+            plan = _lazy_plan(plan_lazy, frame, spec, mapping, args.only_missing, flags)
+            guess = estimate_frame(plan, RunOptions(client=client, cache=cache,
+                                                    max_age=args.max_age))
+            print("\n\n".join([f"read {source} lazily (--stream)", repr(plan), str(guess)]))
+            return EXIT_OK
+        options = RunOptions(client=client, cache=cache, max_credits=args.max_credits,
+                             progress=not args.quiet, max_age=args.max_age)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                joined, result = run_lazy(frame, spec, mapping, only_missing=args.only_missing,
+                                          flags=flags, output=OutputOptions(how="wide"),
+                                          options=options)
+            except MappingError as exc:
+                raise MappingError(_cli_mapping_hint(str(exc))) from None
+            except RunInterrupted as interrupt:
+                partial = sink_lazy(interrupt.partial, output, fmt=out_format,
+                                    neutralize_formulas=not args.allow_formulas)
+                _say(f"interrupted: partial output written to {partial} (unsent rows are "
+                     "'skipped'); run the same command again to send the rest")
+                return EXIT_INTERRUPTED
+    written = sink_lazy(joined, output, fmt=out_format,
+                        neutralize_formulas=not args.allow_formulas)
+    distinct = (f"read {source} lazily (--stream): the counts below are of the "
+                f"{result.plan.rows:,} distinct values of the mapped columns")
+    print("\n\n".join([distinct, repr(result.plan), str(result.summary),
+                       f"wrote {written.resolve()} (every input row, in order)"]))
+    return _report_warnings(caught, written, result.summary.skipped, resumable=cache is not False)
+
+
+def _lazy_plan(plan_lazy: Any, frame: Any, spec: KindSpec, mapping: Mapping[str, str | None],
+               only_missing: Any, flags: dict[str, bool]) -> Any:
+    try:
+        return plan_lazy(frame, spec, mapping, only_missing=only_missing, flags=flags)
+    except MappingError as exc:
+        raise MappingError(_cli_mapping_hint(str(exc))) from None
 
 
 def _cli_mapping_hint(message: str) -> str:

@@ -27,7 +27,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Final, Literal, cast
 from xml.etree.ElementTree import ParseError
 
 import numpy as np
@@ -435,6 +435,73 @@ def _replacing(target: Path) -> Iterator[Path]:
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+#: The formats `sink_lazy` streams to.
+STREAM_FORMATS: Final = ("csv", "parquet")
+
+
+def scan_lazy(path: str | os.PathLike[str], *, fmt: str | None = None) -> Any:
+    """A polars LazyFrame over a CSV (every cell as text, as `read_table` reads) or Parquet.
+
+    Raises:
+        SpreadsheetError: Another format than CSV or Parquet, or no such file.
+    """
+    import inspect
+
+    import polars as pl
+
+    source = Path(path)
+    kind = format_of(source, fmt, option="--input-format")
+    if kind not in STREAM_FORMATS:
+        raise SpreadsheetError(f"streaming reads CSV or Parquet, not {kind}: convert the "
+                               "file, or leave out --stream")
+    if not source.is_file():
+        raise SpreadsheetError(f"cannot read {source}: no such file")
+    if kind == "parquet":
+        return pl.scan_parquet(source)
+    # Text, as the eager reader keeps it: leading zeros and long IDs as written.
+    text = ({"infer_schema": False} if "infer_schema" in inspect.signature(pl.scan_csv).parameters
+            else {"infer_schema_length": 0})
+    return pl.scan_csv(source, **text)
+
+
+def sink_lazy(
+    frame: Any, path: str | os.PathLike[str], *, fmt: str | None = None,
+    neutralize_formulas: bool = True, prefix: str = C.DEFAULT_PREFIX,
+) -> Path:
+    """Stream a polars LazyFrame to CSV or Parquet, replacing ``path`` atomically.
+
+    The `formula_like` rule of `defuse_formulas` holds, as polars expressions over the
+    ``prefix*`` text columns (CSV only).
+
+    Raises:
+        SpreadsheetError: Another format than CSV or Parquet.
+    """
+    import polars as pl
+
+    target = Path(path)
+    kind = format_of(target, fmt, option="--output-format")
+    if kind not in STREAM_FORMATS:
+        raise SpreadsheetError(f"streaming writes CSV or Parquet, not {kind}: use a .csv or "
+                               ".parquet output")
+    if neutralize_formulas and kind == "csv":
+        schema = frame.collect_schema()
+        frame = frame.with_columns(
+            pl.when(pl.col(name).str.contains(C.FORMULA_START_PATTERN)
+                    & ~pl.col(name).str.contains(C.PHONE_LIKE_PATTERN))
+            .then(pl.lit(C.FORMULA_ESCAPE) + pl.col(name))
+            .otherwise(pl.col(name))
+            .alias(name)
+            for name, dtype in schema.items()
+            if name.startswith(prefix) and dtype == pl.String
+        )
+    with _replacing(target) as temporary:
+        if kind == "csv":
+            frame.sink_csv(temporary)
+        else:
+            frame.sink_parquet(temporary)
+    return target
 
 
 def write_xlsx(frame: pd.DataFrame, path: Path, *, sheet_name: str = "enriched") -> None:
