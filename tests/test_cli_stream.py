@@ -44,7 +44,7 @@ def test_streaming_writes_every_row_in_order_and_sends_each_person_once(
                     "--no-cache", cwd=tmp_path, env=env)
         assert eager.returncode == 0, eager.stderr
     out = (pl.read_parquet(tmp_path / f"out{suffix}") if suffix == ".parquet" else
-           pl.read_csv(tmp_path / f"out{suffix}", infer_schema=False))
+           pl.read_csv(tmp_path / f"out{suffix}", infer_schema_length=0))
     reference = pl.read_parquet(tmp_path / "eager.parquet")
     assert out.height == ROWS
     assert out["Account ID"].to_list() == frame["Account ID"].tolist()  # order, zeros kept
