@@ -405,7 +405,7 @@ def _client(args: argparse.Namespace) -> Iterator[Client]:
             from . import sandbox
 
             sb = stack.enter_context(sandbox.serve())
-            client = Client(sb.api_key, base_url=sb.base_url, **options)
+            client = sb.client(**options)  # its account is the sandbox's, not the port's
         else:
             client = Client(**options)
         yield stack.enter_context(client)
@@ -456,9 +456,18 @@ def _enrich(args: argparse.Namespace) -> int:
                 return EXIT_INTERRUPTED
     written = write_table(result.frame, output, fmt=out_format,
                           neutralize_formulas=not args.allow_formulas)
-    print("\n\n".join([table.describe(), repr(plan), str(result.summary),
+    print("\n\n".join([table.describe(), repr(plan), str(result.summary), _store_line(args),
                        f"wrote {written.resolve()} ({len(result.frame):,} rows)"]))
     return _report_warnings(caught, written, result.summary.skipped, resumable=cache is not False)
+
+
+def _store_line(args: argparse.Namespace) -> str:
+    """Which result store the run used, in one line (the summary counts what it gave)."""
+    cache = _cache_option(args)
+    if cache is False:
+        why = "--no-cache" if args.no_cache else "--sandbox without --cache PATH"
+        return f"result store: none ({why}): running again sends everything again"
+    return f"result store: {_cache_path(args)}: running again sends only what is missing"
 
 
 def _cli_mapping_hint(message: str) -> str:
@@ -488,7 +497,8 @@ def _report_warnings(
         return EXIT_OK
     reason = _one_line(Exception(stopped[0].message))
     if not resumable:
-        reason += " (no result store: running again sends everything again)"
+        reason += (" No result store was used (--no-cache, or --sandbox without --cache "
+                   "PATH): running again sends everything again.")
     elif "run again" not in reason.lower():
         reason += (" Run the same command again to send the rest: answers already received "
                    "come from the result store.")
