@@ -203,7 +203,8 @@ def _add_sending(command: Any) -> None:
     sending.add_argument("--rate-limit", type=_count(1), metavar="N",
                          help="your plan's searches per minute (default: learned from the API)")
     sending.add_argument("--daily-limit", type=_count(1), metavar="N",
-                         help="send at most N searches today")
+                         help="send at most N searches per UTC day: the last batch is cut "
+                         "to what is left, the rest is skipped")
     sending.add_argument("--quiet", action="store_true", help="no progress bar")
     sending.add_argument("--max-age", type=_age, metavar="AGE",
                          help="send again stored answers fetched more than AGE ago: days, "
