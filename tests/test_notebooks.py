@@ -116,6 +116,10 @@ def check_quickstart(nb: Any) -> None:
         assert re.search(rf"^{status}\s+\d+$", counts, re.MULTILINE), counts
     assert "@" in _tagged(nb, "valid-work-email")
     assert "wrote leads-enriched.csv: 12 rows" in _tagged(nb, "export")
+    summary = _tagged(nb, "run-summary")  # salesql_frames.last_run(), as a table
+    assert "<strong>SalesQL run</strong>" in summary
+    assert "<RunSummary: rows 12, found " in summary
+    assert "queries sent 10" in summary
     widgets = [
         output for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs
         if "application/vnd.jupyter.widget-view+json" in output.get("data", {})
