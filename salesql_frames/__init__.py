@@ -1,8 +1,9 @@
 """pandas and polars DataFrame extension for the SalesQL B2B enrichment API.
 
 ``import salesql_frames`` registers the ``.salesql`` accessor on pandas DataFrames and
-the ``.salesql`` namespace on polars DataFrames. `Client` talks to the API itself, and
-`sandbox` serves a local stand-in of the API for demos and tests.
+the ``.salesql`` namespace on polars DataFrames. `Client` (and `AsyncClient`, for
+asyncio) talks to the API itself, and `sandbox` serves a local stand-in of the API for
+demos and tests.
 
 The package reads as its pipeline: ``_plan`` (columns -> canonical unique queries),
 ``_send`` (store, then paced bulk batches), ``_assemble`` (answers -> the caller's
@@ -17,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from . import _accessors
 from ._api import (
+    aenrich_organizations,
+    aenrich_persons,
     enrich_organizations,
     enrich_persons,
     estimate_organizations,
@@ -69,7 +72,7 @@ from ._version import __version__
 
 if TYPE_CHECKING:  # imported on first use (see _LAZY); spelled out for type checkers
     from . import sandbox
-    from ._client import Client
+    from ._client import AsyncClient, Client
     from ._estimate import Estimate
     from ._io import read_spreadsheet, write_spreadsheet
     from ._summary import RunSummary, last_run
@@ -79,6 +82,7 @@ _accessors.register()
 #: Public names imported on first access, so ``import salesql_frames`` stays cheap:
 #: name -> the module that defines it (a module maps to itself).
 _LAZY: dict[str, str] = {
+    "AsyncClient": "._client",
     "Client": "._client",
     "Estimate": "._estimate",
     "RunSummary": "._summary",
@@ -110,6 +114,7 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "Allowance",
+    "AsyncClient",
     "AuthenticationError",
     "CacheInfo",
     "Client",
@@ -139,6 +144,8 @@ __all__ = [
     "StoreError",
     "StoreWarning",
     "__version__",
+    "aenrich_organizations",
+    "aenrich_persons",
     "cache_info",
     "canonical_domain",
     "canonical_linkedin_url",

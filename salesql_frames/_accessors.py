@@ -69,6 +69,8 @@ class SalesQLAccessor:
     enrich_organizations = _method(_api.enrich_organizations)
     estimate_persons = _method(_api.estimate_persons)
     estimate_organizations = _method(_api.estimate_organizations)
+    aenrich_persons = _method(_api.aenrich_persons)
+    aenrich_organizations = _method(_api.aenrich_organizations)
 
 
 #: The methods, in the order `repr` lists them.

@@ -24,6 +24,8 @@ if TYPE_CHECKING:  # the run (client, HTTP, store) is imported on the first call
     from ._schema import ExplodeTarget
 
 __all__ = [
+    "aenrich_organizations",
+    "aenrich_persons",
     "enrich_organizations",
     "enrich_persons",
     "estimate_organizations",
@@ -401,4 +403,71 @@ def estimate_organizations(
                          max_age=max_age)
     )
 
+
+# -- asyncio ---------------------------------------------------------------------
+
+
+async def aenrich_persons(frame: Any, /, **options: Any) -> Any:
+    """`enrich_persons` for asyncio code: ``await`` it, and the event loop stays free.
+
+    The run (planning, the bulk requests, the result store, the result frame) goes to a
+    worker thread, as the frame work is CPU-bound and the sends are threaded anyway;
+    the coroutine returns the same frame `enrich_persons` would. Takes the same keyword
+    arguments, with a `Client` (or ``api_key=``), not an `AsyncClient`.
+
+    Cancelling the awaiting task does not stop a run already under way: it finishes in
+    its thread, and its answers reach the result store, so running again pays nothing
+    twice.
+
+    Raises:
+        InvalidArgumentTypeError: ``client=`` is an `AsyncClient`.
+
+    Examples:
+        >>> import asyncio, pandas as pd, salesql_frames
+        >>> from salesql_frames import sandbox
+        >>> df = pd.DataFrame({"linkedin_url": ["linkedin.com/in/sandrocarsava"]})
+        >>> async def main():
+        ...     with sandbox.serve() as sb, sb.client() as client:
+        ...         out = await salesql_frames.aenrich_persons(
+        ...             df, client=client, cache=False, progress=False)
+        ...     return out["salesql_status"].tolist()
+        >>> asyncio.run(main())
+        ['found']
+    """
+    return await _in_thread(enrich_persons, "aenrich_persons", frame, options)
+
+
+async def aenrich_organizations(frame: Any, /, **options: Any) -> Any:
+    """`enrich_organizations` for asyncio code (see `aenrich_persons`).
+
+    Examples:
+        >>> import asyncio, pandas as pd, salesql_frames
+        >>> from salesql_frames import sandbox
+        >>> df = pd.DataFrame({"Website": ["salesql.com"]})
+        >>> async def main():
+        ...     with sandbox.serve() as sb, sb.client() as client:
+        ...         out = await salesql_frames.aenrich_organizations(
+        ...             df, client=client, cache=False, progress=False)
+        ...     return out["salesql_status"].tolist()
+        >>> asyncio.run(main())
+        ['found']
+    """
+    return await _in_thread(enrich_organizations, "aenrich_organizations", frame, options)
+
+
+async def _in_thread(
+    function: Any, name: str, frame: Any, options: Mapping[str, Any]
+) -> Any:
+    import asyncio
+
+    from ._client import AsyncClient
+
+    if isinstance(options.get("client"), AsyncClient):
+        from ._exceptions import InvalidArgumentTypeError
+
+        raise InvalidArgumentTypeError(
+            f"{name}() runs the enrichment in a worker thread with a Client: pass "
+            "client=salesql_frames.Client(...) (or api_key=), not an AsyncClient"
+        )
+    return await asyncio.to_thread(function, frame, **options)
 

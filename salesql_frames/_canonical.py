@@ -37,8 +37,13 @@ if TYPE_CHECKING:
     from publicsuffixlist import PublicSuffixList
 
 __all__ = [
+    "LINKEDIN_ORIGIN",
+    "MEMBER_ID_PATTERN",
     "ORGANIZATION_PAGES",
     "PERSON_PAGES",
+    "PLAIN_PROFILE_PATTERN",
+    "PLAIN_SLUG_LENGTHS",
+    "LinkedInURL",
     "canonical_domain",
     "canonical_linkedin_url",
     "canonical_name",
@@ -53,7 +58,7 @@ __all__ = [
     "strip_format",
 ]
 
-_LINKEDIN_ORIGIN: Final = "https://linkedin.com"
+LINKEDIN_ORIGIN: Final = "https://linkedin.com"
 
 #: Unicode whitespace: what ``str.split()`` splits on.
 _SPACES: Final = (
@@ -121,7 +126,8 @@ _AUTHORITY_END_RE: Final = re.compile(r"[/?#\\]")
 _PATH_END_RE: Final = re.compile(r"[?#]")
 _LINKEDIN_HOST_RE: Final = re.compile(r"(?:(?:www|m|mobile|touch|[a-z]{2})\.)?linkedin\.com")
 #: LinkedIn member/profile IDs (``ACoAA...``, ``ACwAA...``): case-sensitive base64url.
-_MEMBER_ID_RE: Final = re.compile(r"AC[A-Za-z0-9]AA[A-Za-z0-9_-]{25,}")
+MEMBER_ID_PATTERN: Final = r"AC[A-Za-z0-9]AA[A-Za-z0-9_-]{25,}"
+_MEMBER_ID_RE: Final = re.compile(MEMBER_ID_PATTERN)
 _SALES_ID_RE: Final = re.compile(r"[A-Za-z0-9_-]+")
 #: Slugs that ``quote`` would leave unchanged (the fast path).
 _PLAIN_SLUG_RE: Final = re.compile(r"[a-z0-9_.~-]+")
@@ -130,10 +136,19 @@ _DOTS_TABLE: Final = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."}
 _ASCII_LABEL_RE: Final = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _PORT_RE: Final = re.compile(r"[0-9]*")
 
-#: The common case, answered without the general parser: a plain profile URL.
+#: The common case, answered without the general parser: a plain profile URL. The
+#: same pattern, in RE2's syntax, canonicalizes whole Arrow columns at once
+#: (`salesql_frames._canonical_series`); both give the slug, which is lowercased.
+#: RE2 runs a counted repetition slowly, so the column version matches any length and
+#: then keeps slugs of `PLAIN_SLUG_LENGTHS` characters.
+_PLAIN_PROFILE: Final = (
+    r"(?:https?://)?(?:(?:www|[a-z]{{2}})\.)?linkedin\.com/in/(?P<slug>[a-z0-9-]{slug})/?"
+    r"(?:[?#].*)?"
+)
+PLAIN_SLUG_LENGTHS: Final = (3, 100)
+PLAIN_PROFILE_PATTERN: Final = _PLAIN_PROFILE.format(slug="+")
 _PLAIN_PROFILE_RE: Final = re.compile(
-    r"(?:https?://)?(?:(?:www|[a-z]{2})\.)?linkedin\.com/in/([a-z0-9-]{3,100})/?(?:[?#].*)?",
-    re.IGNORECASE,
+    _PLAIN_PROFILE.format(slug="{{{},{}}}".format(*PLAIN_SLUG_LENGTHS)), re.IGNORECASE
 )
 
 _ORGANIZATION_KINDS: Final = frozenset({"company", "school", "showcase"})
@@ -229,7 +244,7 @@ def canonical_linkedin_url(value: object) -> str | None:
         return None
     plain = _PLAIN_PROFILE_RE.fullmatch(text)
     if plain is not None and not _MEMBER_ID_RE.fullmatch(plain.group(1)):
-        return f"{_LINKEDIN_ORIGIN}/in/{plain.group(1).lower()}"
+        return f"{LINKEDIN_ORIGIN}/in/{plain.group(1).lower()}"
     match = _SCHEME_RE.match(text)
     if match:
         if match.group(1).lower() not in {"http", "https"}:
@@ -251,7 +266,7 @@ def canonical_linkedin_url(value: object) -> str | None:
     if not segments:
         return None
     canonical_path = _linkedin_path(segments)
-    return None if canonical_path is None else _LINKEDIN_ORIGIN + canonical_path
+    return None if canonical_path is None else LINKEDIN_ORIGIN + canonical_path
 
 
 def linkedin_page(url: str) -> str:
@@ -262,25 +277,37 @@ def linkedin_page(url: str) -> str:
         ...     "https://linkedin.com/sales/lead/ACwAAB1x")
         ('in', 'sales/lead')
     """
-    first = url[len(_LINKEDIN_ORIGIN) + 1 :].partition("/")[0]
+    first = url[len(LINKEDIN_ORIGIN) + 1 :].partition("/")[0]
     return "sales/lead" if first == "sales" else first
 
 
-def linkedin_url_of(pages: Iterable[str]) -> Callable[[object], str | None]:
-    """A canonicalizer of LinkedIn URLs that accepts only these kinds of page.
+class LinkedInURL:
+    """A canonicalizer of LinkedIn URLs that accepts only some kinds of page.
+
+    Calling it is `canonical_linkedin_url`, with None for a page of another kind.
 
     Examples:
         >>> person_url = linkedin_url_of(PERSON_PAGES)
         >>> person_url("linkedin.com/in/Ada/"), person_url("linkedin.com/company/acme")
         ('https://linkedin.com/in/ada', None)
     """
-    accepted = frozenset(pages)
 
-    def canonical(value: object) -> str | None:
+    __slots__ = ("pages",)
+
+    def __init__(self, pages: Iterable[str]) -> None:
+        self.pages = frozenset(pages)
+
+    def __call__(self, value: object) -> str | None:
         url = canonical_linkedin_url(value)
-        return url if url is not None and linkedin_page(url) in accepted else None
+        return url if url is not None and linkedin_page(url) in self.pages else None
 
-    return canonical
+    def __repr__(self) -> str:
+        return f"linkedin_url_of({sorted(self.pages)})"
+
+
+def linkedin_url_of(pages: Iterable[str]) -> LinkedInURL:
+    """A canonicalizer of LinkedIn URLs that accepts only these kinds of page (`LinkedInURL`)."""
+    return LinkedInURL(pages)
 
 
 def linkedin_problem(wanted: str) -> Callable[[str], str]:

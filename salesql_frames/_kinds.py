@@ -24,7 +24,7 @@ from ._canonical import (
     linkedin_url_of,
 )
 from ._flatten import explode_persons, organization_columns, person_columns
-from ._models import Query, Record
+from ._models import Item, Query, Record
 from ._schema import (
     EXPLODE_TARGETS,
     ORGANIZATION_ENVELOPE,
@@ -37,10 +37,10 @@ __all__ = ["KINDS", "ORGANIZATION", "PERSON", "KindSpec", "dedupe_key"]
 
 #: Wide flatten: answer items -> one output row per item.
 #: The last argument is the default phone region (`salesql_frames._phones`), or None.
-WideFlatten = Callable[[Sequence[Record | None], Widths, str, "str | None"], pa.Table]
+WideFlatten = Callable[[Sequence[Item | None], Widths, str, "str | None"], pa.Table]
 #: Long flatten: answer items -> (parent item per row, one output row per list element).
 LongFlatten = Callable[
-    [Sequence[Record | None], ExplodeTarget, str, "str | None"], "tuple[pa.Array, pa.Table]"
+    [Sequence[Item | None], ExplodeTarget, str, "str | None"], "tuple[pa.Array, pa.Table]"
 ]
 
 
@@ -150,19 +150,19 @@ def _organization_billable(record: Record) -> bool:
 
 
 def _person_wide(
-    items: Sequence[Record | None], widths: Widths, prefix: str, region: str | None = None
+    items: Sequence[Item | None], widths: Widths, prefix: str, region: str | None = None
 ) -> pa.Table:
     return person_columns(items, widths=widths, prefix=prefix, default_region=region)
 
 
 def _organization_wide(
-    items: Sequence[Record | None], widths: Widths, prefix: str, region: str | None = None
+    items: Sequence[Item | None], widths: Widths, prefix: str, region: str | None = None
 ) -> pa.Table:
     return organization_columns(items, prefix=prefix)
 
 
 def _person_long(
-    items: Sequence[Record | None], explode: ExplodeTarget, prefix: str, region: str | None = None
+    items: Sequence[Item | None], explode: ExplodeTarget, prefix: str, region: str | None = None
 ) -> tuple[pa.Array, pa.Table]:
     return explode_persons(items, explode=explode, prefix=prefix, default_region=region)
 

@@ -13,14 +13,14 @@ import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ._enrich import OutputOptions, RunOptions, run_enrichment
+from ._enrich import Enrichment, OutputOptions, RunOptions, run_enrichment
 from ._exceptions import InvalidArgumentError, RunInterrupted, RunStoppedError
 from ._frames import PolarsFrame
 from ._kinds import KindSpec
 from ._mapping import resolve_mapping
 from ._plan import Plan, build_plan
 
-__all__ = ["collect_streaming", "enrich_lazy", "plan_lazy"]
+__all__ = ["collect_streaming", "enrich_lazy", "plan_lazy", "run_lazy"]
 
 
 def collect_streaming(query: Any) -> Any:
@@ -76,6 +76,16 @@ def enrich_lazy(
     Raises:
         InvalidArgumentError: ``how="long"`` (collect the frame first for long output).
     """
+    return run_lazy(frame, spec, explicit, only_missing=only_missing, flags=flags,
+                    output=output, options=options)[0]
+
+
+def run_lazy(
+    frame: Any, spec: KindSpec, explicit: Mapping[str, str | None], *,
+    only_missing: str | Sequence[str] | None, flags: Mapping[str, bool] | None,
+    output: OutputOptions, options: RunOptions,
+) -> tuple[Any, Enrichment]:
+    """`enrich_lazy`, with the run's plan and summary (for the CLI's report)."""
     if output.how != "wide":
         raise InvalidArgumentError(
             'how="long" is not supported on a polars LazyFrame: use how="wide", or '
@@ -85,11 +95,11 @@ def enrich_lazy(
     plan = build_plan(PolarsFrame(distinct), spec, columns, only_missing=only_missing,
                       flags=flags)
     try:
-        results = run_enrichment(distinct, plan, output=output, options=options).frame
+        result = run_enrichment(distinct, plan, output=output, options=options)
     except (RunInterrupted, RunStoppedError) as stopped:
         stopped.partial = _joined(frame, stopped.partial, keys)
         raise
-    return _joined(frame, results, keys)
+    return _joined(frame, result.frame, keys), result
 
 
 def _joined(frame: Any, results: Any, keys: list[str]) -> Any:

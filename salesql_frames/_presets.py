@@ -21,7 +21,7 @@ from ._kinds import KINDS, ORGANIZATION, PERSON, KindSpec
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["PRESETS", "apply_preset"]
+__all__ = ["PRESETS", "PRESET_NAMES", "apply_preset"]
 
 #: One column of a preset: the CRM's header and the result columns (without the prefix)
 #: whose first non-empty value fills it.

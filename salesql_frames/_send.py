@@ -48,7 +48,7 @@ from ._exceptions import (
     StoreError,
     StoreWarning,
 )
-from ._models import Record
+from ._models import Item, Record
 from ._plan import Plan
 from ._progress import Progress
 from ._store import ResultStore, Stored, new_owner
@@ -62,7 +62,8 @@ class Outcomes:
     """What came back for each unique query of a plan.
 
     Attributes:
-        items: Per query: the record when found, else None.
+        items: Per query: the record when found (a `RawRecord` from the store, decoded
+            when it is flattened), else None.
         status: Per query: found / not_found / error / skipped.
         error: Per query: why it is an error or was skipped, else None.
         cached: Queries answered from the result store.
@@ -80,7 +81,7 @@ class Outcomes:
             answer if it arrives, so the store and the client must outlive them.
     """
 
-    items: list[Record | None]
+    items: list[Item | None]
     status: list[str]
     error: list[str | None]
     cached: int = 0
@@ -98,7 +99,7 @@ class Outcomes:
         """Outcomes where nothing was sent yet."""
         return cls([None] * size, [C.STATUS_SKIPPED] * size, [None] * size)
 
-    def record(self, position: int, item: Record | None, status: str, error: str | None,
+    def record(self, position: int, item: Item | None, status: str, error: str | None,
                fetched_at: float | None = None) -> None:
         """Set one query's outcome (``fetched_at``: when its answer was fetched)."""
         self.items[position], self.status[position], self.error[position] = item, status, error
@@ -131,7 +132,7 @@ def look_up(
     if store is None or account is None or not plan.queries:
         return {}
     keys = store_keys(plan, account)
-    stored = store.look_up(keys, max_age=max_age)
+    stored = store.look_up(keys, max_age=max_age, raw=True)
     return {position: stored[key] for position, key in enumerate(keys) if key in stored}
 
 
@@ -324,7 +325,7 @@ class _Run:
             return positions
         by_key = {self.keys[j]: j for j in positions}
         try:
-            claim = store.claim(list(by_key), owner=self.owner, max_age=self.max_age)
+            claim = store.claim(list(by_key), owner=self.owner, max_age=self.max_age, raw=True)
         except StoreError as exc:
             self.store_failed(exc)
             return positions

@@ -33,12 +33,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-import orjson
-
 from . import _constants as C
 from ._exceptions import StoreError
 from ._gc import paused_gc
-from ._models import Record
+from ._models import RawRecord, Record
 
 __all__ = [
     "CacheInfo",
@@ -137,12 +135,13 @@ class Stored:
     """What `ResultStore.look_up` found for a key.
 
     Attributes:
-        record: The record; None for a not-found answer, and for a stale one (not read).
+        record: The record (a `RawRecord` when looked up with ``raw=True``); None for a
+            not-found answer, and for a stale one (not read).
         fetched_at: When the answer was fetched and stored (seconds since the epoch).
         fresh: Whether it may be reused: younger than its lifetime (and ``max_age``).
     """
 
-    record: Record | None
+    record: Record | RawRecord | None
     fetched_at: float
     fresh: bool
 
@@ -162,7 +161,7 @@ class Claim:
     """
 
     claimed: list[str]
-    answered: dict[str, Record | None]
+    answered: dict[str, Record | RawRecord | None]
     busy: list[str]
     answered_at: dict[str, float] = field(default_factory=dict)
 
@@ -241,23 +240,24 @@ class ResultStore:
         Raises:
             StoreError: The file cannot be read (``operation="read"``).
         """
-        return {key: stored.record
+        return {key: _decoded(stored.record)
                 for key, stored in self.look_up(keys, max_age=max_age).items()
                 if stored.fresh}
 
     def look_up(
-        self, keys: Sequence[str], *, max_age: float | None = None
+        self, keys: Sequence[str], *, max_age: float | None = None, raw: bool = False
     ) -> dict[str, Stored]:
         """Every stored answer for ``keys``, fresh or not, with when it was fetched.
 
         ``fetched_at`` is the answer's ``stored_at``: answers are stored as soon as their
-        batch is answered, and files of every earlier version have it.
+        batch is answered, and files of every earlier version have it. With ``raw``,
+        records are `RawRecord` (their JSON text), decoded by whoever needs them.
 
         Raises:
             StoreError: The file cannot be read (``operation="read"``).
         """
         with self._using("read") as connection, paused_gc():
-            return self._stored(connection, keys, self._now(), max_age)
+            return self._stored(connection, keys, self._now(), max_age, raw=raw)
 
     def put_many(
         self, account: str, kind: str, answers: Iterable[tuple[str, Record | None]],
@@ -292,7 +292,7 @@ class ResultStore:
 
     def claim(
         self, keys: Iterable[str], *, owner: str, lease_seconds: float = C.STORE_CLAIM_LEASE,
-        max_age: float | None = None,
+        max_age: float | None = None, raw: bool = False,
     ) -> Claim:
         """Claim the keys that no one has answered or claimed, in one transaction.
 
@@ -307,6 +307,7 @@ class ResultStore:
             owner: Who claims, from `new_owner` (one per run, shared by its threads).
             lease_seconds: How long the claims last unless answered or released first.
             max_age: Seconds: an answer fetched longer ago is not fresh (see `get_many`).
+            raw: `Claim.answered` holds `RawRecord` texts rather than decoded records.
 
         Raises:
             StoreError: The claims cannot be written (``operation="write"``); none is made.
@@ -315,7 +316,7 @@ class ResultStore:
         now = self._now()
         with self._writing() as connection, paused_gc():
             connection.execute("DELETE FROM claims WHERE expires_at <= ?", (now,))
-            stored = self._stored(connection, wanted, now, max_age)
+            stored = self._stored(connection, wanted, now, max_age, raw=raw)
             answered = {key: one.record for key, one in stored.items() if one.fresh}
             open_keys = [key for key in wanted if key not in answered]
             holders: dict[str, str] = dict(
@@ -421,7 +422,7 @@ class ResultStore:
 
     def _stored(
         self, connection: sqlite3.Connection, keys: Sequence[str], now: float,
-        max_age: float | None,
+        max_age: float | None, *, raw: bool = False,
     ) -> dict[str, Stored]:
         found_ttl, missing_ttl = self.found_ttl, self.not_found_ttl
         if max_age is not None:
@@ -433,23 +434,28 @@ class ResultStore:
         ):
             if found:
                 fresh = stored_at >= found_since
-                answers[key] = Stored(_decoded(item) if fresh else None, stored_at, fresh)
+                record = _record(item, raw) if fresh else None
+                answers[key] = Stored(record, stored_at, fresh)
             else:
                 answers[key] = Stored(None, stored_at, stored_at >= missing_since)
         return answers
 
 
-def _decoded(item: str) -> Record:
-    """A stored answer, decoded; orjson on the hot path, the standard library as fallback.
+def _decoded(record: Record | RawRecord | None) -> Record | None:
+    return record.load() if isinstance(record, RawRecord) else record
 
-    orjson decodes these records about 6x faster than `json`; what it refuses (``NaN``,
-    integers past 64 bits) goes to `json`, so every item `json.dumps` wrote reads back.
+
+def _record(item: str, raw: bool) -> Record | RawRecord:
+    """A stored item: decoded, or (``raw``) kept as text once it looks whole.
+
+    Items are ``json.dumps`` of a record, so an item that does not start with ``{`` and
+    end with ``}`` is damaged: it raises here, at look-up, before anything is sent.
     """
-    try:
-        record: Record = orjson.loads(item)
-    except orjson.JSONDecodeError:
-        record = json.loads(item)
-    return record
+    if not raw:
+        return RawRecord(item).load()
+    if not (item[:1] == "{" and item[-1:] == "}"):
+        raise json.JSONDecodeError("a stored answer is not a JSON object", item[:40], 0)
+    return RawRecord(item)
 
 
 def _select(

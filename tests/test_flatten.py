@@ -906,3 +906,39 @@ def test_one_bad_chunk_falls_back_alone(monkeypatch: pytest.MonkeyPatch) -> None
     parents, long = explode_persons(dirty, explode="emails")
     assert long.num_rows == len(parents)
     assert parents.to_pylist() == sorted(parents.to_pylist())
+
+
+@pytest.mark.parametrize("shape", ["documented", "lean"])
+def test_stored_texts_flatten_exactly_as_decoded_records(shape: str) -> None:
+    """Answers kept as JSON text (a re-run) give the very tables decoded dicts give.
+
+    The texts go through ``pyarrow.json`` when a chunk is all texts, and through the
+    dict paths when a chunk holds a surprise: both are checked, as are nulls, error
+    items and a wrongly typed value.
+    """
+    import json
+
+    from salesql_frames import sandbox
+    from salesql_frames._models import RawRecord
+
+    records: list[Any] = list(sandbox.synthetic_person_records(300, seed=5, shape=shape))
+    records[3] = None
+    records[7] = {"error": "Person not found"}
+    odd = copy.deepcopy(records[11])
+    odd["organization"] = {**(odd.get("organization") or {}), "founded_year": "1999"}
+    def text(record: Any) -> RawRecord | None:
+        return None if record is None else RawRecord(json.dumps(record, separators=(",", ":")))
+
+    texts = [text(r) for r in records]
+    for chunk in (records[:200], [*records[:200], odd]):  # the second takes the dict path
+        raw = [text(r) for r in chunk]
+        for flatten in (
+            lambda items: person_columns(items, widths=Widths(emails=4, phones=4, work=4)),
+            lambda items: explode_persons(items, explode="emails")[1],
+            lambda items: explode_persons(items, explode="work_experience")[1],
+        ):
+            assert flatten(raw).equals(flatten(chunk))
+    # the JSON path was taken for the all-text chunk, and refused the odd one
+    assert _decode._from_json(texts[:200], _flatten._wide_record_type(Widths()), "person")
+    bad = [text(odd)]
+    assert _decode._from_json(bad, _flatten._wide_record_type(Widths()), "person") == []

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -113,8 +113,11 @@ def base_url() -> Iterator[str]:
     server.server_close()
 
 
-def test_every_call_works_against_another_server(base_url: str) -> None:
-    with Client(KEY, base_url=base_url) as client:
+def test_every_call_works_against_another_server(
+    make_client: Callable[..., Any], base_url: str
+) -> None:
+    # Both clients (``make_client``): Client, and AsyncClient on an event loop.
+    with make_client(KEY, base_url=base_url) as client:
         assert client.allowance().emails_and_phones == 42
         assert client.verify_key() is True
         assert client.enrich_person(linkedin_url="linkedin.com/in/nobody") is None
@@ -125,11 +128,13 @@ def test_every_call_works_against_another_server(base_url: str) -> None:
     assert answers[0]["full_name"] == "Ada Lovelace"
     assert answers[1] == {"error": "Person not found"}
     assert "POST /v1/persons/enrich/bulk/" in Handler.seen  # the redirect kept POST + body
-    assert Client("wrong", base_url=base_url).verify_key() is False
+    assert make_client("wrong", base_url=base_url).verify_key() is False
 
 
-def test_list_shaped_422_detail_is_reported(base_url: str) -> None:
-    with Client(KEY, base_url=base_url) as client:
+def test_list_shaped_422_detail_is_reported(
+    make_client: Callable[..., Any], base_url: str
+) -> None:
+    with make_client(KEY, base_url=base_url) as client:
         with pytest.raises(sf.InvalidRequestError, match="field required") as info:
             client._request("GET", "/persons/enrich", params={"full_name": "x"})
     assert info.value.status == 422

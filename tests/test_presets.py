@@ -111,3 +111,39 @@ def test_a_preset_that_does_not_fit_raises_and_writes_nothing(
     with pytest.raises(sf.InvalidArgumentError, match=message):
         sf.write_spreadsheet(frame, tmp_path / "x.csv", preset=preset)
     assert not list(tmp_path.iterdir())
+
+
+def test_the_cli_writes_a_hubspot_csv_with_the_documented_headers(tmp_path: Path) -> None:
+    """``salesql-frames enrich-persons ... --preset hubspot`` against a real sandbox."""
+    from tests.test_cli import cli, sandbox_env
+
+    rows = 9
+    leads = pd.DataFrame({"Person Linkedin Url": [f"https://linkedin.com/in/cli-preset-{i % 7}"
+                                                  for i in range(rows)],
+                          "Lead Owner": [f"rep{i}" for i in range(rows)]})
+    leads.to_csv(tmp_path / "leads.csv", index=False)
+    with sandbox.serve() as sb:
+        done = cli("enrich-persons", "leads.csv", "-o", "hubspot.csv", "--preset", "hubspot",
+                   "--quiet", cwd=tmp_path, env=sandbox_env(tmp_path, sb))
+        assert done.returncode == 0, done.stderr
+        assert sb.counters.searches == 7  # the duplicates went once
+    back = pd.read_csv(tmp_path / "hubspot.csv", dtype=str, keep_default_na=False)
+    assert list(back.columns) == ["Person Linkedin Url", "Lead Owner", *HUBSPOT_CONTACT_HEADERS,
+                                  P + "status"]
+    assert len(back) == rows
+    assert back["Lead Owner"].tolist() == leads["Lead Owner"].tolist()
+    assert set(back[P + "status"]) <= {"found", "not_found"}
+    assert (back.loc[back[P + "status"] == "found", "First Name"] != "").all()
+
+
+def test_the_cli_refuses_a_preset_with_long_output_before_sending(tmp_path: Path) -> None:
+    from tests.test_cli import cli, sandbox_env
+
+    pd.DataFrame({"Person Linkedin Url": ["https://linkedin.com/in/x"]}).to_csv(
+        tmp_path / "leads.csv", index=False)
+    with sandbox.serve() as sb:
+        done = cli("enrich-persons", "leads.csv", "--preset", "salesforce", "--explode",
+                   "phones", cwd=tmp_path, env=sandbox_env(tmp_path, sb))
+        assert sb.counters.searches == 0
+    assert done.returncode == 2
+    assert "--preset salesforce writes one row per input row" in done.stderr
