@@ -45,8 +45,8 @@ def test_daily_limit_250_sends_exactly_250(concurrency: int) -> None:
     status = out["salesql_status"]
     assert (status != "skipped").sum() == 250
     assert (status == "skipped").sum() == 150
-    assert message.startswith("run stopped: daily_limit=250 reached: all 250 searches of "
-                              "today were sent. It resets at ")
+    assert message.startswith("run stopped: daily_limit=250 reached: 250 of 250 searches "
+                              "sent today. It resets at ")
     assert "Nothing was sent" not in message
     assert out["salesql_error"].iloc[399].startswith("not sent: daily_limit=250 reached")
     assert clock.slept == 0
@@ -59,7 +59,7 @@ def test_daily_limit_3_with_6_queries_sends_3() -> None:
         assert sb.counters.searches == 3
         assert dict(sb.counters.requests) == {"persons_bulk": 1}
     assert (out["salesql_status"] == "skipped").tolist() == [False] * 3 + [True] * 3
-    assert "daily_limit=3 reached: all 3 searches of today were sent" in message
+    assert "daily_limit=3 reached: 3 of 3 searches sent today" in message
 
 
 def test_daily_limit_spans_calls_of_one_client() -> None:
@@ -82,8 +82,9 @@ def test_a_request_daily_limit_refuses_says_what_is_left() -> None:
                                         for i in range(100)])
         assert sb.counters.searches == 0
     message = str(info.value)
-    assert message.startswith("daily_limit=250: 50 searches left today, fewer than the 100 "
-                              "of this request, so it was not sent. It resets at ")
+    assert message.startswith("daily_limit=250: 200 of 250 searches sent today, 50 left, "
+                              "fewer than the 100 of this request. Nothing was sent by this "
+                              "request. It resets at ")
 
 
 @pytest.mark.parametrize(("cap", "refusals"), [(250, 7), (299, 8), (210, 4)])
@@ -139,8 +140,8 @@ def test_cli_daily_limit_3_with_6_queries_sends_3(
     assert code == 3
     assert started[0].counters.searches == 3
     err = " ".join(capsys.readouterr().err.split())
-    assert ("(3 rows skipped): run stopped: daily_limit=3 reached: all 3 searches of today "
-            "were sent") in err
+    assert ("skipped): run stopped: daily_limit=3 reached: 3 of 3 searches sent "
+            "today") in err
     assert "Nothing was sent" not in err
     out = pd.read_csv(tmp_path / "out.csv")
     assert (out["salesql_status"] == "skipped").sum() == 3

@@ -93,7 +93,7 @@ def test_cli_sandbox_cache_twice_sends_nothing_the_second_time(
     pd.DataFrame({"Person Linkedin Url": URLS}).to_csv(tmp_path / "leads.csv", index=False)
     store = tmp_path / "store.sqlite3"
     args = ["enrich-persons", str(tmp_path / "leads.csv"), "-o", str(tmp_path / "out.csv"),
-            "--sandbox", "--cache", str(store), "--quiet"]
+            "--sandbox", "--cache", str(store), "--quiet", "--force"]
     assert main(args) == 0
     first = capsys.readouterr().out
     assert main(args) == 0
@@ -113,7 +113,7 @@ def test_cli_sandbox_without_cache_says_no_store(
 ) -> None:
     pd.DataFrame({"Person Linkedin Url": URLS[:2]}).to_csv(tmp_path / "leads.csv", index=False)
     args = ["enrich-persons", str(tmp_path / "leads.csv"), "-o", str(tmp_path / "out.csv"),
-            "--sandbox", "--quiet"]
+            "--sandbox", "--quiet", "--force"]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert ("result store: none (--sandbox without --cache PATH): running again sends "

@@ -335,11 +335,14 @@ class Pacer:
         left = max(0, limit - self._sent_today)
         midnight = datetime.combine(self._day + timedelta(days=1), datetime.min.time(),
                                     tzinfo=timezone.utc)
+        sent = f"{self._sent_today:,} of {limit:,} searches sent today"
         if left and weight:
-            what = (f"daily_limit={limit:,}: {left:,} searches left today, fewer than the "
-                    f"{weight:,} of this request, so it was not sent")
+            what = (f"daily_limit={limit:,}: {sent}, {left:,} left, fewer than the {weight:,} "
+                    "of this request")
         else:
-            what = f"daily_limit={limit:,} reached: all {limit:,} searches of today were sent"
+            what = f"daily_limit={limit:,} reached: {sent}"
+        if weight:
+            what += ". Nothing was sent by this request"
         return QuotaExhaustedError(
             f"{what}. It resets at {midnight:%Y-%m-%d %H:%M} UTC.",
             status=429,
