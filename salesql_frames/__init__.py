@@ -75,6 +75,7 @@ if TYPE_CHECKING:  # imported on first use (see _LAZY); spelled out for type che
     from ._client import AsyncClient, Client
     from ._estimate import Estimate
     from ._io import read_spreadsheet, write_spreadsheet
+    from ._summary import RunSummary, last_run
 
 _accessors.register()
 
@@ -84,6 +85,8 @@ _LAZY: dict[str, str] = {
     "AsyncClient": "._client",
     "Client": "._client",
     "Estimate": "._estimate",
+    "RunSummary": "._summary",
+    "last_run": "._summary",
     "sandbox": ".sandbox",
     "read_spreadsheet": "._io",
     "write_spreadsheet": "._io",
@@ -133,6 +136,7 @@ __all__ = [
     "RunInterrupted",
     "RunStoppedError",
     "RunStoppedWarning",
+    "RunSummary",
     "SalesQLError",
     "SalesQLWarning",
     "ServerError",
@@ -158,6 +162,7 @@ __all__ = [
     "estimate_persons",
     "free_mail_domains",
     "host_lists",
+    "last_run",
     "name_key",
     "plan_organizations",
     "plan_persons",

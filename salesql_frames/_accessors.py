@@ -57,6 +57,12 @@ class SalesQLAccessor:
     def __init__(self, frame: Any) -> None:
         self._frame = frame
 
+    def __repr__(self) -> str:
+        kind = type(self._frame)
+        names = ", ".join(f"{name}()" for name in _METHODS)
+        return (f"<.salesql on a {kind.__module__.split('.')[0]} {kind.__name__}: {names}; "
+                "help(df.salesql.enrich_persons) for the arguments>")
+
     plan_persons = _method(_api.plan_persons)
     enrich_persons = _method(_api.enrich_persons)
     plan_organizations = _method(_api.plan_organizations)
@@ -65,6 +71,11 @@ class SalesQLAccessor:
     estimate_organizations = _method(_api.estimate_organizations)
     aenrich_persons = _method(_api.aenrich_persons)
     aenrich_organizations = _method(_api.aenrich_organizations)
+
+
+#: The methods, in the order `repr` lists them.
+_METHODS = [name for name, value in vars(SalesQLAccessor).items()
+            if not name.startswith("_") and callable(value)]
 
 
 def register() -> None:

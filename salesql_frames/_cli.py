@@ -252,7 +252,8 @@ def _add_sending(command: Any) -> None:
     sending.add_argument("--rate-limit", type=_count(1), metavar="N",
                          help="your plan's searches per minute (default: learned from the API)")
     sending.add_argument("--daily-limit", type=_count(1), metavar="N",
-                         help="send at most N searches today")
+                         help="send at most N searches per UTC day: the last batch is cut "
+                         "to what is left, the rest is skipped")
     sending.add_argument("--quiet", action="store_true",
                          help="no progress bar, no plan on stderr before sending")
     sending.add_argument(
@@ -464,7 +465,7 @@ def _client(args: argparse.Namespace) -> Iterator[Client]:
             from . import sandbox
 
             sb = stack.enter_context(sandbox.serve())
-            client = Client(sb.api_key, base_url=sb.base_url, **options)
+            client = sb.client(**options)  # its account is the sandbox's, not the port's
         else:
             client = Client(**options)
         yield stack.enter_context(client)
@@ -534,9 +535,18 @@ def _enrich(args: argparse.Namespace) -> int:
     written = write_table(result.frame, output, fmt=out_format,
                           neutralize_formulas=not args.allow_formulas, preset=args.preset,
                           bom=args.excel_csv)
-    print("\n\n".join([table.describe(), repr(plan), str(result.summary),
+    print("\n\n".join([table.describe(), repr(plan), str(result.summary), _store_line(args),
                        f"wrote {written.resolve()} ({len(result.frame):,} rows)"]))
     return _report_warnings(caught, written, result.summary.skipped, resumable=cache is not False)
+
+
+def _store_line(args: argparse.Namespace) -> str:
+    """Which result store the run used, in one line (the summary counts what it gave)."""
+    cache = _cache_option(args)
+    if cache is False:
+        why = "--no-cache" if args.no_cache else "--sandbox without --cache PATH"
+        return f"result store: none ({why}): running again sends everything again"
+    return f"result store: {_cache_path(args)}: running again sends only what is missing"
 
 
 def _enrich_streaming(
@@ -644,7 +654,8 @@ def _report_warnings(
         return EXIT_OK
     reason = _one_line(Exception(stopped[0].message))
     if not resumable:
-        reason += " (no result store: running again sends everything again)"
+        reason += (" No result store was used (--no-cache, or --sandbox without --cache "
+                   "PATH): running again sends everything again.")
     elif "run again" not in reason.lower():
         reason += (" Run the same command again to send the rest: answers already received "
                    "come from the result store.")

@@ -29,7 +29,7 @@ from ._plan import Plan, build_plan
 from ._schema import DEFAULT_WIDTHS, ExplodeTarget, Widths
 from ._send import Outcomes, send
 from ._store import ResultStore, resolve_store
-from ._summary import RunSummary
+from ._summary import RunSummary, remember
 
 __all__ = [
     "Cache",
@@ -219,6 +219,10 @@ def run_enrichment(
         adapted, plan, outcomes, how=output.how, explode=output.explode,
         widths=output.widths, prefix=output.prefix, default_region=output.default_region,
     )
+    summary = RunSummary.of(plan, outcomes)
+    remember(summary)  # salesql_frames.last_run()
+    if isinstance(getattr(enriched, "attrs", None), dict):  # pandas: the counts travel along
+        enriched.attrs = {**enriched.attrs, "salesql": summary.as_dict()}
     if outcomes.interrupted:
         raise RunInterrupted(
             f"interrupted: {outcomes.sent:,} queries were answered and kept; "

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from . import _constants as C
 from ._client import Client
+from ._display import html_table
 from ._exceptions import SalesQLError
 from ._plan import Plan
 from ._send import look_up
@@ -59,6 +60,29 @@ class Estimate:
         if self.allowance_left is None:
             return None
         return self.worst_case_credits <= self.allowance_left
+
+    def _rows(self) -> list[tuple[str, str]]:
+        allowance = "unknown" if self.allowance_left is None else f"{self.allowance_left:,}"
+        rows = [("rows", f"{self.rows:,}"), ("valid rows", f"{self.valid_rows:,}"),
+                ("invalid rows", f"{self.plan.invalid_rows:,}"),
+                ("skipped rows", f"{self.plan.skipped_rows:,}"),
+                ("unique queries", f"{self.unique_queries:,}"),
+                ("already cached", f"{self.cached:,}"),
+                ("to send", f"{self.to_send:,} in {self.requests:,} request(s)"),
+                ("worst-case credits", f"{self.worst_case_credits:,}"),
+                ("allowance left", allowance)]
+        if self.stale:
+            rows.insert(6, ("stale, sent again", f"{self.stale:,}"))
+        return rows
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{name} {value}" for name, value in self._rows())
+        note = f"; note: {self.note}" if self.note else ""
+        return f"<Estimate({self.plan.spec.plural}): {counts}{note}>"
+
+    def _repr_html_(self) -> str:
+        notes = [f"note: {self.note}"] if self.note else []
+        return html_table(f"SalesQL estimate ({self.plan.spec.plural})", self._rows(), notes)
 
     def __str__(self) -> str:
         allowance = "unknown" if self.allowance_left is None else f"{self.allowance_left:,}"

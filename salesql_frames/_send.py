@@ -185,6 +185,8 @@ class _Run:
     #: Batches to send before new ones: halves of a refused batch, a batch to resend.
     queued: deque[_Batch] = field(default_factory=deque)
     split_since_success: bool = False
+    #: A daily cap refused a batch: from then on one batch at a time, split to what is left.
+    capped: bool = False
     unknown_streak: int = 0
     fatal: SalesQLError | None = None
     store_failure: str | None = None
@@ -286,11 +288,30 @@ class _Run:
                 size = min(size, room)
             if size <= 0:
                 return None
+            daily = self.daily_room()
+            if daily is not None and daily < size:
+                size = daily  # the last batch of the day: what daily_limit has left
+                if size <= 0:
+                    if not self.in_flight:
+                        self.halt(str(self.client.pacer.daily_error()), [],
+                                  QuotaExhaustedWarning)
+                    return None
             positions = self.claim([self.pending.popleft() for _ in range(size)])
             if positions:
                 self.ledger.reserve(len(positions))  # fits: no more than the room
                 return _Batch(positions, worst=len(positions))
         return None
+
+    def daily_room(self) -> int | None:
+        """Searches ``daily_limit`` leaves for a new batch (None: no limit).
+
+        Batches in flight are counted whether or not the pacer counted them already, so
+        this errs low while they fly and is exact once they are back.
+        """
+        left = self.client.pacer.daily_left()
+        if left is None:
+            return None
+        return left - sum(len(batch.positions) for batch in self.in_flight.values())
 
     def claim(self, positions: list[int]) -> list[int]:
         """Of ``positions``, those this run sends: not answered or being sent by another run.
@@ -445,7 +466,8 @@ class _Run:
 
     def loop(self, in_flight: dict[Future[list[Record]], _Batch], concurrency: int) -> None:
         while True:
-            while len(in_flight) < concurrency and self.outcomes.stopped is None:
+            while (len(in_flight) < (1 if self.capped else concurrency)
+                   and self.outcomes.stopped is None):
                 batch = self.next_batch()
                 if batch is None:
                     break
@@ -492,7 +514,7 @@ class _Run:
             answers = future.result()
         except QuotaExhaustedError as exc:
             self.ledger.release(batch.worst)
-            self.halt(str(exc), batch.positions, QuotaExhaustedWarning)
+            self.quota_exhausted(batch, exc)
         except RateLimitError as exc:
             self.ledger.release(batch.worst)
             self.rate_limited(batch, exc)
@@ -500,6 +522,26 @@ class _Run:
             self.failed(batch, exc)
         else:
             self.finish(batch, answers)
+
+    def quota_exhausted(self, batch: _Batch, error: QuotaExhaustedError) -> None:
+        """A daily quota refused the batch (nothing was done): send what still fits.
+
+        ``daily_limit`` says what is left: the batch is cut to it. The server's cap does
+        not: the batch is halved, one half at a time, until a single query is refused,
+        so the quota is used to the last search. Then the run stops.
+        """
+        positions = batch.positions
+        daily = self.client.pacer.daily_left()
+        if daily is not None and daily < len(positions):
+            cut = max(daily, 0)
+        else:
+            cut = len(positions) // 2
+            self.capped = True
+        if cut <= 0:
+            self.halt(str(error), positions, QuotaExhaustedWarning)
+            return
+        self.queued.extendleft([_Batch(positions[cut:], resent=batch.resent),
+                                _Batch(positions[:cut], resent=batch.resent)])
 
     def rate_limited(self, batch: _Batch, error: RateLimitError) -> None:
         positions = batch.positions

@@ -100,11 +100,14 @@ def test_daily_cap_stops_without_retry(
     column: Column,
 ) -> None:
     sb.faults.add("pass", endpoint="persons_bulk")
-    sb.faults.add("daily_cap", endpoint="persons_bulk")
+    sb.faults.add("daily_cap", endpoint="persons_bulk", times=1000)  # from now on
     with pytest.warns(sf.QuotaExhaustedWarning, match="resets"):
         out = enrich(make_frame(leads(300)), client)
-    assert bulk(sb) == 2
-    assert sb.counters.daily_capped == 1
+    # The refused batch of 100 is halved until a single query is refused: 100, 50, 25,
+    # 12, 6, 3, 1 (a cap leaves no way to know what is left), one batch at a time.
+    assert sb.counters.daily_capped == 7
+    assert bulk(sb) == 1 + 7
+    assert sb.counters.max_concurrent == 1
     assert sb.counters.searches == 100
     status = column(out, "salesql_status")
     assert status.count("skipped") == 200
@@ -328,12 +331,12 @@ def test_adaptive_pacing_gets_under_a_window_smaller_than_a_batch(
 def test_daily_cap_does_not_teach_the_pacer_a_window(
     sb: sandbox.Sandbox, client: Client, make_frame: MakeFrame
 ) -> None:
-    sb.faults.add("daily_cap", endpoint="persons_bulk")
+    sb.faults.add("daily_cap", endpoint="persons_bulk", times=1000)
     with pytest.warns(sf.QuotaExhaustedWarning) as caught:
         enrich(make_frame(leads(10)), client)
     assert caught[0].filename == __file__  # attributed to the caller, not library code
     assert client.pacer.allowance == float("inf")
-    assert sb.counters.daily_capped == 1
+    assert sb.counters.daily_capped == 4  # 10, 5, 2, 1
 
 
 def test_retry_after_zero_is_a_short_window(

@@ -151,7 +151,9 @@ def test_a_batch_that_fails_after_a_stop_gets_its_reason_and_gives_up_its_claims
     import sqlite3
 
     clock = FakeClock()
-    with sandbox.serve(clock=clock) as sb, sb.client(clock=clock) as client:
+    # Batches of one query (a known limit of 6 a minute), so a daily cap refusing the
+    # first one is a stop at once (no smaller batch to try).
+    with sandbox.serve(clock=clock) as sb, sb.client(clock=clock, rate_limit=6) as client:
         sb.faults.add("daily_cap", endpoint="persons_bulk")  # the first batch: a stop
         sb.faults.add("lost", endpoint="persons_bulk")  # the second, in flight: no answer
         with pytest.warns(sf.QuotaExhaustedWarning):

@@ -116,6 +116,10 @@ def check_quickstart(nb: Any) -> None:
         assert re.search(rf"^{status}\s+\d+$", counts, re.MULTILINE), counts
     assert "@" in _tagged(nb, "valid-work-email")
     assert "wrote leads-enriched.csv: 12 rows" in _tagged(nb, "export")
+    summary = _tagged(nb, "run-summary")  # salesql_frames.last_run(), as a table
+    assert "<strong>SalesQL run</strong>" in summary
+    assert "<RunSummary: rows 12, found " in summary
+    assert "queries sent 10" in summary
     widgets = [
         output for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs
         if "application/vnd.jupyter.widget-view+json" in output.get("data", {})
@@ -179,3 +183,33 @@ def test_committed_notebooks_are_executed(name: str) -> None:
     assert None not in counts, f"{name} is committed with unexecuted cells; execute it"
     assert counts == list(range(1, len(code) + 1)), f"{name} was not run top to bottom"
     _check_clean(nb, name)
+
+
+def test_progress_without_ipywidgets_is_one_clean_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plain install in Jupyter: no TqdmWarning box, no line per refresh, one line."""
+    monkeypatch.setenv("SALESQL_CACHE_DIR", str(tmp_path / "cache"))
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell('import sys\nsys.modules["ipywidgets"] = None  # not installed'),
+        nbformat.v4.new_code_cell(
+            "import pandas as pd\nimport salesql_frames\nfrom salesql_frames import sandbox\n"
+            "leads = pd.DataFrame({'linkedin_url': [f'linkedin.com/in/nb-{i}' for i in "
+            "range(250)]})\n"
+            "with sandbox.serve() as sb, sb.client() as client:\n"
+            "    out = leads.salesql.enrich_persons(client=client, cache=False)\n"
+            "    sent = sb.counters.searches"),
+        nbformat.v4.new_code_cell("print(sent, len(out))"),
+    ]
+    nbclient.NotebookClient(nb, kernel_name="python3", timeout=120,
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    _check_clean(nb, "plain", also=("TqdmWarning", "IProgress"))
+    outputs = nb.cells[1].outputs
+    assert len(outputs) == 1, outputs  # one line, updated in place
+    line = outputs[0]["data"]["text/plain"]
+    assert line.startswith("SalesQL persons: 250 of 250 queries (100%), cached 0, found ")
+    assert "not found" in line
+    assert "250 250" in _text(nb.cells[2].outputs[0])
+    assert not any("application/vnd.jupyter.widget-view+json" in output.get("data", {})
+                   for cell in nb.cells for output in cell.outputs)

@@ -167,7 +167,10 @@ def test_pandas_attrs_column_and_index_names_survive(
     for how, explode in (("wide", None), ("long", "emails")):
         out = frame.salesql.enrich_persons(how=how, explode=explode, client=client,
                                            cache=False, progress=False)
+        summary = out.attrs.pop("salesql")  # the run's counts, added (see last_run)
+        assert summary["rows"] == 3
         assert out.attrs == {"source": "crm-export", "nested": {"k": [1]}}
+        assert frame.attrs == {"source": "crm-export", "nested": {"k": [1]}}
         assert out.attrs["nested"] is not frame.attrs["nested"]  # a copy, as pandas makes
         assert out.columns.name == "fields"
         assert list(out.index.names) == ["team", "n"]

@@ -162,6 +162,9 @@ class BaseClient:
         self.timeout = make_timeout(timeout)
         self._clock = clock or SYSTEM_CLOCK
         self._pacer = Pacer(rate_limit, daily_limit, clock=self._clock)
+        #: What the store files answers under besides the key: None is the base URL; a
+        #: sandbox's ``client()`` sets its stable identity (the port changes per run).
+        self._server_identity: str | None = None
         self._http = self._open(transport)
 
     def _open(self, transport: Any) -> Any:
@@ -184,11 +187,13 @@ class BaseClient:
             "max_retries": self.max_retries,
             "pacer": (self.pacer.known and (self.pacer.allowance, self.pacer.window)) or None,
             "daily_limit": self.pacer.daily_limit,
+            "server_identity": self._server_identity,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._api_key = read_api_key(None)
         self.base_url = state["base_url"]
+        self._server_identity = state.get("server_identity")
         self.timeout = state["timeout"]
         self.max_retries = state["max_retries"]
         self._clock = SYSTEM_CLOCK
@@ -216,13 +221,16 @@ class BaseClient:
 
     @property
     def account(self) -> str | None:
-        """A short non-reversible fingerprint of (key, base URL), or None without a key.
+        """A short non-reversible fingerprint of (key, server), or None without a key.
 
-        The result store files answers under it, so accounts never share answers.
+        The result store files answers under it, so accounts never share answers. The
+        server is the base URL; for a client from ``Sandbox.client()`` it is the
+        sandbox's ``identity`` instead, so a sandbox started again
+        on another port with the same data reuses the answers stored before.
         """
         if self._api_key is None:
             return None
-        return account_fingerprint(self._api_key, self.base_url)
+        return account_fingerprint(self._api_key, self._server_identity or self.base_url)
 
     # -- request steps -----------------------------------------------------------------
 

@@ -145,9 +145,13 @@ def missing_key(path: str) -> MissingAPIKeyError:
     )
 
 
-def account_fingerprint(secret: Secret, base_url: str) -> str:
-    """A stable, non-reversible id of (key, server): results never cross accounts."""
-    digest = hashlib.sha256(f"salesql-frames\x00{base_url}\x00{secret.reveal()}".encode())
+def account_fingerprint(secret: Secret, server: str) -> str:
+    """A stable, non-reversible id of (key, server): results never cross accounts.
+
+    ``server`` is the base URL, or the identity of an in-process sandbox
+    (``"sandbox:..."``, never an http(s) URL, so it never names a real server).
+    """
+    digest = hashlib.sha256(f"salesql-frames\x00{server}\x00{secret.reveal()}".encode())
     return digest.hexdigest()[:16]
 
 

@@ -193,7 +193,7 @@ def status_error(
             when = f"; it resets at {resets_at:%Y-%m-%d %H:%M} UTC" if resets_at else ""
             return QuotaExhaustedError(
                 f"{where} -> HTTP 429{said}. The daily search quota is used up{when}. "
-                "Finished results are kept; run again after the reset.",
+                "Run again after the reset to send the rest.",
                 **fields, retry_after=retry_after, resets_at=resets_at,
             )
         wait = f" (retry after {retry_after:g} s)" if retry_after is not None else ""

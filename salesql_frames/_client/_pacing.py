@@ -41,8 +41,9 @@ class Pacer:
 
     Args:
         rate_limit: Searches per minute, or a ``(searches, seconds)`` window. None adapts.
-        daily_limit: Searches per UTC day this client may send; beyond it, requests
-            fail with `QuotaExhaustedError` before anything is sent.
+        daily_limit: Searches per UTC day this client may send; a request beyond it
+            fails with `QuotaExhaustedError` before anything is sent (`daily_left` says
+            what is left, so a run can cut its last batch to it).
         clock: What to measure and wait with (tests pass a `FakeClock`).
 
     Attributes:
@@ -302,23 +303,54 @@ class Pacer:
                 return max(0.001, sent_at + span - now)
         return max(0.001, span)
 
-    def _check_daily(self, weight: int, path: str) -> None:
+    def daily_left(self) -> int | None:
+        """Searches ``daily_limit`` still allows today (None: no daily limit).
+
+        A run sizes its last batch to this, so the limit is used exactly.
+        """
+        with self._lock:
+            self._roll_day()
+            if self.daily_limit is None:
+                return None
+            return max(0, self.daily_limit - self._sent_today)
+
+    def daily_error(self, weight: int = 0, path: str = "") -> QuotaExhaustedError:
+        """The error for ``weight`` searches ``daily_limit`` does not allow (0: none left)."""
+        with self._lock:
+            self._roll_day()
+            return self._daily_error(weight, path)
+
+    def _roll_day(self) -> None:
         today = _utc_today()
         if today != self._day:
             self._day, self._sent_today = today, 0
+
+    def _check_daily(self, weight: int, path: str) -> None:
+        self._roll_day()
         if self.daily_limit is not None and self._sent_today + weight > self.daily_limit:
-            midnight = datetime.combine(today + timedelta(days=1), datetime.min.time(),
-                                        tzinfo=timezone.utc)
-            raise QuotaExhaustedError(
-                f"daily_limit reached: {self._sent_today:,} of {self.daily_limit:,} searches "
-                f"sent today; {weight} more would exceed it. Nothing was sent. It resets at "
-                f"{midnight:%Y-%m-%d %H:%M} UTC; finished results are kept.",
-                status=429,
-                detail="daily_limit reached (client side)",
-                path=path,
-                retry_after=(midnight - datetime.now(timezone.utc)).total_seconds(),
-                resets_at=midnight,
-            )
+            raise self._daily_error(weight, path)
+
+    def _daily_error(self, weight: int, path: str) -> QuotaExhaustedError:
+        limit = self.daily_limit or 0
+        left = max(0, limit - self._sent_today)
+        midnight = datetime.combine(self._day + timedelta(days=1), datetime.min.time(),
+                                    tzinfo=timezone.utc)
+        sent = f"{self._sent_today:,} of {limit:,} searches sent today"
+        if left and weight:
+            what = (f"daily_limit={limit:,}: {sent}, {left:,} left, fewer than the {weight:,} "
+                    "of this request")
+        else:
+            what = f"daily_limit={limit:,} reached: {sent}"
+        if weight:
+            what += ". Nothing was sent by this request"
+        return QuotaExhaustedError(
+            f"{what}. It resets at {midnight:%Y-%m-%d %H:%M} UTC.",
+            status=429,
+            detail="daily_limit reached (client side)",
+            path=path,
+            retry_after=(midnight - datetime.now(timezone.utc)).total_seconds(),
+            resets_at=midnight,
+        )
 
 
 def _span(window: float) -> float:

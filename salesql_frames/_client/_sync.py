@@ -44,8 +44,9 @@ class Client(BaseClient):
         rate_limit: The plan's searches per minute, or a ``(searches, seconds)``
             window. Requests are paced to it, so no 429 is provoked. None (the
             default) learns the limit from 429s and ``Retry-After``.
-        daily_limit: Searches this client may send per UTC day; past it, requests
-            fail with `QuotaExhaustedError` before anything is sent.
+        daily_limit: Searches this client may send per UTC day. A run cuts its last
+            batch to what is left, then stops; a request larger than what is left
+            fails with `QuotaExhaustedError` before anything is sent.
         transport: An ``httpx`` transport, for tests.
         clock: What pacing and retries measure and wait with (tests pass a
             `salesql_frames.sandbox.FakeClock`); the real clock by default.

@@ -85,6 +85,7 @@ class Sandbox:
         self.api_key = api_key
         self.seed = seed
         self.shape: Shape = shape
+        self._not_found_rate = not_found_rate
         self.counters = Counters()
         self.faults = FaultPlan()
         self._requested_port = port
@@ -174,6 +175,23 @@ class Sandbox:
         return f"http://{host}:{self.port}{API_PREFIX}"
 
     @property
+    def identity(self) -> str:
+        """What this sandbox answers, stably across runs: its data options, not its port.
+
+        Clients from `client` file result-store answers under this identity and the key
+        instead of the base URL, so a sandbox started again (on a new port) with the same
+        options reuses the answers stored before, as a fixed server would. Different
+        seeds, shapes, not-found rates or keys never share answers, and no real server
+        has this identity (it is not a URL).
+
+        Examples:
+            >>> Sandbox(seed=3).identity
+            'sandbox:seed=3,shape=documented,not_found_rate=0.15'
+        """
+        return (f"sandbox:seed={self.seed},shape={self.shape},"
+                f"not_found_rate={self._not_found_rate!r}")
+
+    @property
     def credits_remaining(self) -> int:
         """Credits left, as ``/allowance`` reports them."""
         return self._runtime.engine.credits_remaining
@@ -181,7 +199,9 @@ class Sandbox:
     def client(self, **options: Any) -> Client:
         """A `salesql_frames.Client` for this sandbox, its key and base URL filled in.
 
-        The sandbox closes the clients it handed out when it stops.
+        The sandbox closes the clients it handed out when it stops. Its ``account`` (what
+        the result store files answers under) comes from `identity` and the key, not from
+        the port.
 
         Args:
             **options: Further `Client` options (``rate_limit``, ``max_retries``, ...).
@@ -194,6 +214,7 @@ class Sandbox:
         from .._client import Client
 
         client = Client(self.api_key, base_url=self.base_url, **options)
+        client._server_identity = self.identity
         self._clients.append(client)
         return client
 
