@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
@@ -32,6 +33,7 @@ from ._exceptions import (
 from ._io import FORMATS, Table, format_of, read_table, write_table
 from ._kinds import KINDS, KindSpec
 from ._schema import ExplodeTarget
+from ._version import __version__
 
 __all__ = ["main"]
 
@@ -89,6 +91,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return int(args.run(args))
+    except BrokenPipeError:
+        # The reader went away (``| head``): no traceback, no "[Errno 32]" line.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
     except UsageError as exc:
         _say(str(exc))
         return EXIT_USAGE
@@ -122,6 +129,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog=_MAIN_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for spec in KINDS.values():
         _add_enrich(commands, spec)
@@ -157,6 +165,18 @@ def _add_enrich(commands: Subparsers, spec: KindSpec) -> None:
     files.add_argument("--input-format", choices=FORMATS, help="override the input extension")
     files.add_argument("--output-format", choices=FORMATS, help="override the output extension")
     files.add_argument("--sheet", metavar="NAME", help="XLSX sheet to read (default: the first)")
+    files.add_argument(
+        "--header-row", type=_count(1), metavar="N",
+        help="the row holding the column names, 1 = the first (default: the first row, "
+        "or the one under blank or title rows; what was chosen is printed)",
+    )
+    files.add_argument("--force", action="store_true",
+                       help="replace OUTPUT if it exists (default: refuse)")
+    files.add_argument(
+        "--excel-csv", action="store_true",
+        help="CSV/TSV output: UTF-8 with a byte-order mark, so Excel on Windows shows "
+        "accents right",
+    )
     files.add_argument(
         "--allow-formulas", action="store_true",
         help="CSV/TSV output: write API values that look like formulas (=..., @..., +SUM...) "
@@ -202,7 +222,13 @@ def _add_sending(command: Any) -> None:
                          help="your plan's searches per minute (default: learned from the API)")
     sending.add_argument("--daily-limit", type=_count(1), metavar="N",
                          help="send at most N searches today")
-    sending.add_argument("--quiet", action="store_true", help="no progress bar")
+    sending.add_argument("--quiet", action="store_true",
+                         help="no progress bar, no plan on stderr before sending")
+    sending.add_argument(
+        "-y", "--yes", action="store_true",
+        help=f"do not ask before sending (asked only on a terminal, when the worst case "
+        f"is over {C.CLI_CONFIRM_CREDITS:,} credits)",
+    )
     store = sending.add_mutually_exclusive_group()
     store.add_argument("--cache", metavar="PATH",
                        help="result store file (default: see 'cache info')")
@@ -259,6 +285,8 @@ def _add_cache(commands: Subparsers) -> None:
                      f"examples:\n  {PROG} cache clear\n  {PROG} cache clear --older-than 30\n")
     clear.add_argument("--older-than", type=_days, metavar="DAYS",
                        help="only delete answers stored more than DAYS days ago")
+    clear.add_argument("-y", "--yes", action="store_true",
+                       help="do not ask (asked only on a terminal)")
     clear.set_defaults(run=_cache_clear)
     for command in (info, clear):
         command.add_argument("--cache", metavar="PATH", help="the store file")
@@ -369,6 +397,8 @@ def _output(args: argparse.Namespace, source: Path) -> tuple[Path, str]:
         raise UsageError(f"cannot write {output}: folder {output.parent} does not exist")
     if output.exists() and source.exists() and output.resolve() == source.resolve():
         raise UsageError(f"{output} is the input file; write the result elsewhere with -o")
+    if output.exists() and not getattr(args, "force", False) and not args.dry_run:
+        raise UsageError(f"{output} exists: add --force to replace it, or pick another -o")
     return output, fmt
 
 
@@ -413,19 +443,31 @@ def _enrich(args: argparse.Namespace) -> int:
     how, explode = _shape(args)
     source = Path(args.input).expanduser()
     output, out_format = _output(args, source)
-    table = read_table(source, fmt=args.input_format, sheet=args.sheet)
+    table = read_table(source, fmt=args.input_format, sheet=args.sheet,
+                       header_row=args.header_row)
     flags = {flag: bool(getattr(args, flag)) for flag in spec.flags}
     try:
         plan = plan_frame(table.frame, spec, mapping, only_missing=args.only_missing,
                           flags=flags)
     except MappingError as exc:
-        raise MappingError(_cli_mapping_hint(str(exc))) from None
+        # A wrong --map column is a bad command line, like a wrong --map parameter.
+        raise UsageError(_cli_mapping_hint(str(exc))) from None
     cache = _cache_option(args)
     with _client(args) as client:
+        if not args.dry_run:
+            client._secret("/search")  # no key: say so before printing a plan
+        if not (args.dry_run or args.quiet):
+            # What was read and the plan, before any request (stderr: stdout is the report).
+            _err("\n\n".join([table.describe(), repr(plan)]))
+        guess = estimate_frame(plan, RunOptions(client=client, cache=cache))
         if args.dry_run:
-            guess = estimate_frame(plan, RunOptions(client=client, cache=cache))
             print(_dry_run_report(table, plan, guess, args.max_credits))
             return EXIT_OK
+        if not args.quiet:
+            _err(str(guess))
+        if not _confirmed(guess.worst_case_credits, args.yes):
+            _say("nothing sent, nothing written")
+            return EXIT_ERROR
         options = RunOptions(client=client, cache=cache, max_credits=args.max_credits,
                              progress=not args.quiet)
         with warnings.catch_warnings(record=True) as caught:
@@ -435,17 +477,39 @@ def _enrich(args: argparse.Namespace) -> int:
                                         output=OutputOptions(how=how, explode=explode))
             except RunInterrupted as interrupt:
                 partial = write_table(interrupt.partial, output, fmt=out_format,
-                                      neutralize_formulas=not args.allow_formulas)
+                                      neutralize_formulas=not args.allow_formulas,
+                                      bom=args.excel_csv)
                 _say(f"interrupted: partial output written to {partial} (unsent rows are "
                      "'skipped'); run the same command again to send the rest"
                      + ("" if cache is False else ": answers already received come from "
                         "the result store"))
                 return EXIT_INTERRUPTED
     written = write_table(result.frame, output, fmt=out_format,
-                          neutralize_formulas=not args.allow_formulas)
+                          neutralize_formulas=not args.allow_formulas, bom=args.excel_csv)
     print("\n\n".join([table.describe(), repr(plan), str(result.summary),
                        f"wrote {written.resolve()} ({len(result.frame):,} rows)"]))
     return _report_warnings(caught, written, result.summary.skipped, resumable=cache is not False)
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun if count == 1 else noun + 's'}"
+
+
+def _confirmed(worst_case: int, yes: bool, threshold: int = C.CLI_CONFIRM_CREDITS) -> bool:
+    """Ask on a terminal before a worst case above ``threshold``; never block otherwise."""
+    if yes or worst_case <= threshold or not sys.stdin.isatty():
+        return True
+    print(f"send it? worst case {_plural(worst_case, 'credit')} [y/N] ", end="",
+          file=sys.stderr, flush=True)
+    try:
+        answer = sys.stdin.readline()
+    except (EOFError, KeyboardInterrupt):
+        answer = ""
+    return answer.strip().lower() in ("y", "yes")
 
 
 def _cli_mapping_hint(message: str) -> str:
@@ -479,7 +543,7 @@ def _report_warnings(
     elif "run again" not in reason.lower():
         reason += (" Run the same command again to send the rest: answers already received "
                    "come from the result store.")
-    _say(f"stopped early, partial output written to {written} ({skipped:,} rows skipped): "
+    _say(f"stopped early, partial output written to {written} ({_plural(skipped, 'row')} skipped): "
          f"{reason}")
     return EXIT_STOPPED
 
@@ -546,14 +610,22 @@ def _cache_info(args: argparse.Namespace) -> int:
 
 
 def _cache_clear(args: argparse.Namespace) -> int:
-    from ._store import clear_cache
+    from ._store import cache_info, clear_cache
 
     path = _cache_path(args)
     days = args.older_than
     if not path.exists():
         print(f"nothing to clear: no result store at {path}")
         return EXIT_OK
-    removed = clear_cache(path, older_than=None if days is None else days * 86_400)
     age = "" if days is None else f" older than {days:g} days"
-    print(f"removed {removed:,} stored answers{age} from {path}")
+    if not args.yes and sys.stdin.isatty():
+        held = cache_info(path).entries
+        print(f"{path} holds {_plural(held, 'stored answer')} (paid for once). Delete the "
+              f"answers{age or ' (all of them)'}? [y/N] ", end="", file=sys.stderr, flush=True)
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            print("nothing removed")
+            return EXIT_ERROR
+    removed = clear_cache(path, older_than=None if days is None else days * 86_400)
+    print(f"removed {_plural(removed, 'stored answer')}{age} from {path}")
     return EXIT_OK
+

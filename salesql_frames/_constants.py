@@ -160,3 +160,8 @@ ADAPTIVE_PROBE_MAX_WINDOWS: Final = 8
 #: allowance), and starts again from this after a refusal.
 ADAPTIVE_PROBE_SHARE: Final = 0.1
 ADAPTIVE_PROBE_MAX_SHARE: Final = 1.0
+
+# -- CLI (issue 12): ask before a paid run on a terminal ---------------------------------
+#: On a terminal, ``enrich-*`` asks before sending when the worst case exceeds this many
+#: credits (``--yes`` skips the question; runs without a terminal never ask).
+CLI_CONFIRM_CREDITS: Final = 100

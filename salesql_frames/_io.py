@@ -19,6 +19,7 @@ cell type: there, formula-like text in the result columns is prefixed with ``'``
 from __future__ import annotations
 
 import contextlib
+import csv
 import os
 import re
 import secrets
@@ -64,7 +65,10 @@ MAX_COLUMN_WIDTH = 50
 _WIDTH_SAMPLE = 1000
 #: Excel's limit on the characters in one cell.
 _EXCEL_CELL_CHARS = 32_767
+_ILLEGAL_XML = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 _UNNAMED = re.compile(r"^Unnamed: \d+(_level_\d+)?$")
+#: Rows looked at to find the header (under a title or blank rows).
+_HEADER_SCAN = 20
 _TEXT_ENCODINGS = ("utf-8-sig", "cp1252")
 
 
@@ -79,6 +83,8 @@ class Table:
         sheet: The XLSX sheet read, else None.
         blank_rows: Fully blank rows dropped.
         empty_columns: Header-less empty columns dropped.
+        header_note: Which row was taken as the header when it was not the first
+            (blank or title rows above it), else ``""``.
     """
 
     frame: pd.DataFrame
@@ -87,15 +93,18 @@ class Table:
     sheet: str | None = None
     blank_rows: int = 0
     empty_columns: list[str] = field(default_factory=list)
+    header_note: str = ""
 
     def describe(self) -> str:
         """One line: what was read and what was dropped."""
         where = f"{self.path.name} (sheet {self.sheet!r})" if self.sheet else self.path.name
-        notes = [f"{len(self.frame):,} rows", f"{self.frame.shape[1]} columns"]
+        notes = [_plural(len(self.frame), "row"), _plural(self.frame.shape[1], "column")]
+        if self.header_note:
+            notes.append(self.header_note)
         if self.blank_rows:
-            notes.append(f"{self.blank_rows:,} blank row(s) dropped")
+            notes.append(f"{_plural(self.blank_rows, 'blank row')} dropped")
         if self.empty_columns:
-            notes.append(f"{len(self.empty_columns)} empty unnamed column(s) dropped")
+            notes.append(f"{_plural(len(self.empty_columns), 'empty unnamed column')} dropped")
         return f"read {where}: {', '.join(notes)}"
 
 
@@ -134,7 +143,8 @@ def format_of(
 
 
 def read_table(
-    path: str | os.PathLike[str], *, fmt: str | None = None, sheet: str | None = None
+    path: str | os.PathLike[str], *, fmt: str | None = None, sheet: str | None = None,
+    header_row: int | None = None,
 ) -> Table:
     """Read a spreadsheet of leads.
 
@@ -143,6 +153,9 @@ def read_table(
         fmt: ``"csv"``, ``"tsv"``, ``"xlsx"`` or ``"parquet"``; by default from the
             extension.
         sheet: XLSX only: the sheet to read (the first one by default).
+        header_row: CSV/TSV/XLSX: the row holding the column names (1 = the first);
+            by default the first row, or the row under leading blank or title rows
+            (`Table.header_note` says which was chosen).
 
     Raises:
         SpreadsheetError: The file is missing, is not the format it should be, or has
@@ -157,14 +170,20 @@ def read_table(
     if sheet is not None and kind != "xlsx":
         raise SpreadsheetError(f"a sheet name only applies to XLSX input, not {kind}")
     if kind == "parquet":
+        if header_row is not None:
+            raise SpreadsheetError("a header row only applies to CSV, TSV and XLSX input")
         return Table(_read_parquet(source), source, kind)
     if kind == "xlsx":
-        frame, sheet = _read_xlsx(source, sheet)
+        raw, sheet = _read_xlsx(source, sheet)
+        if raw.empty:
+            raise SpreadsheetError(f"{source.name}: sheet {sheet!r} is empty")
+        index, note = pick_header(raw.head(_HEADER_SCAN).values.tolist(), header_row)
+        frame = _with_header(raw, index)
     else:
-        frame = _read_delimited(source, "\t" if kind == "tsv" else None)
+        frame, note = _read_delimited(source, "\t" if kind == "tsv" else None, header_row)
     frame.columns = pd.Index([str(column) for column in frame.columns], dtype=object)
     tidy, blank_rows, empty_columns = drop_blank(frame)
-    return Table(tidy, source, kind, sheet, blank_rows, empty_columns)
+    return Table(tidy, source, kind, sheet, blank_rows, empty_columns, note)
 
 
 def drop_blank(frame: pd.DataFrame) -> tuple[pd.DataFrame, int, list[str]]:
@@ -192,39 +211,46 @@ def _filled(column: pd.Series[Any]) -> np.ndarray:
     return np.asarray(text.fillna("").ne(""), dtype=bool)
 
 
-def _read_delimited(path: Path, sep: str | None) -> pd.DataFrame:
+def _read_delimited(
+    path: Path, sep: str | None, header_row: int | None
+) -> tuple[pd.DataFrame, str]:
     with path.open("rb") as handle:
-        head = handle.read(8192)
+        head = handle.read(65536)
     if b"\x00" in head:
         raise SpreadsheetError(f"{path.name} is not a text file (CSV or TSV)")
     for encoding in _TEXT_ENCODINGS:
         try:
             text = head.decode(encoding, errors="ignore")
-            delimiter = sep or _sniff_delimiter(text)
-            return pd.read_csv(
+            lines = text.splitlines()[:_HEADER_SCAN]
+            delimiter = sep or _sniff_delimiter(lines)
+            rows = list(csv.reader(lines, delimiter=delimiter))
+            index, note = pick_header(rows, header_row) if rows else (0, "")
+            frame = pd.read_csv(
                 path, sep=delimiter, dtype=str, keep_default_na=False, na_values=[""],
-                encoding=encoding, skip_blank_lines=False,
+                encoding=encoding, skip_blank_lines=False, skiprows=index,
             )
+            return frame, note
         except UnicodeDecodeError:
             continue
         except pd.errors.EmptyDataError:
             raise SpreadsheetError(f"{path.name} is empty") from None
-        except pd.errors.ParserError as exc:
+        except (pd.errors.ParserError, csv.Error) as exc:
             raise SpreadsheetError(f"{path.name} is not valid CSV/TSV: {exc}") from None
     raise SpreadsheetError(f"{path.name} is neither UTF-8 nor Windows-1252 text")
 
 
-def _sniff_delimiter(text: str) -> str:
-    """The commonest of ``,``, ``;`` (European Excel) and tab in the header line."""
-    header = text.splitlines()[0] if text else ""
+def _sniff_delimiter(lines: Sequence[str]) -> str:
+    """The commonest of ``,``, ``;`` (European Excel) and tab in the first filled line."""
+    header = next((line for line in lines if line.strip(" ,;\t")), "")
     return max((",", ";", "\t"), key=header.count)
 
 
 def _read_xlsx(path: Path, sheet: str | None) -> tuple[pd.DataFrame, str]:
-    from openpyxl.utils.exceptions import InvalidFileException
+    """Every cell of one sheet as text (calamine), no header picked yet."""
+    from python_calamine import CalamineError
 
     try:
-        with pd.ExcelFile(path, engine="openpyxl") as book:
+        with pd.ExcelFile(path, engine="calamine") as book:
             names = [str(name) for name in book.sheet_names]
             if not names:
                 raise SpreadsheetError(f"{path.name} has no sheets")
@@ -233,11 +259,79 @@ def _read_xlsx(path: Path, sheet: str | None) -> tuple[pd.DataFrame, str]:
                 listed = ", ".join(repr(name) for name in names)
                 raise SpreadsheetError(f"{path.name} has no sheet {sheet!r}; sheets: {listed}")
             frame = pd.read_excel(
-                book, sheet_name=chosen, dtype=str, keep_default_na=False, na_values=[""]
+                book, sheet_name=chosen, dtype=str, keep_default_na=False, na_values=[""],
+                header=None,
             )
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ParseError, EOFError) as exc:
-        raise SpreadsheetError(f"{path.name} is not a readable XLSX workbook ({exc})") from None
+    except (CalamineError, zipfile.BadZipFile, KeyError, ValueError, EOFError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise SpreadsheetError(f"{path.name} is not a readable XLSX workbook ({reason})") from None
     return frame, chosen
+
+
+def pick_header(rows: Sequence[Sequence[Any]], header_row: int | None) -> tuple[int, str]:
+    """The 0-based index of the header among ``rows``, and a note when it is not the first.
+
+    ``header_row`` (1-based, as a spreadsheet numbers rows) is taken as given. Otherwise
+    leading blank rows are skipped, and so is a title row: one filled cell above a
+    row with two or more.
+
+    Examples:
+        >>> pick_header([["Leads Q4"], [], ["Name", "Zip"], ["Ada", "02139"]], None)
+        (2, 'header on row 3 (row 1 is a title, row 2 blank; --header-row N picks another)')
+        >>> pick_header([["Name", "Zip"]], None)
+        (0, '')
+    """
+    if header_row is not None:
+        if header_row < 1:
+            raise SpreadsheetError(f"header_row must be 1 or more, got {header_row}")
+        if header_row > len(rows):
+            raise SpreadsheetError(f"header_row={header_row}: the sheet has only "
+                                   f"{_plural(len(rows), 'row')}")
+        return header_row - 1, ""
+    counts = [sum(1 for cell in row if _cell_text(cell)) for row in rows]
+    skipped: list[str] = []
+    index = 0
+    while index < len(rows):
+        later = [n for n in counts[index + 1:] if n]
+        if counts[index] == 0 and later:
+            skipped.append(f"row {index + 1} blank")
+        elif counts[index] == 1 and later and later[0] >= 2:
+            skipped.append(f"row {index + 1} is a title")
+        else:
+            break
+        index += 1
+    if not skipped:
+        return index, ""
+    if len(skipped) > 2:
+        skipped = [f"rows 1-{index} are blank or titles"]
+    return index, (f"header on row {index + 1} ({', '.join(skipped)}; --header-row N "
+                   "picks another)")
+
+
+def _cell_text(cell: Any) -> str:
+    return "" if cell is None or (isinstance(cell, float) and cell != cell) else str(cell).strip()
+
+
+def _with_header(raw: pd.DataFrame, index: int) -> pd.DataFrame:
+    """Row ``index`` of a header-less frame as its column names, the rows below as data."""
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for i, cell in enumerate(raw.iloc[index].tolist() if len(raw) else []):
+        name = _cell_text(cell) and str(cell)
+        name = name or f"Unnamed: {i}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}.{seen[name]}"
+        seen.setdefault(name, 0)
+        names.append(name)
+    frame = raw.iloc[index + 1:].reset_index(drop=True)
+    frame.columns = pd.Index(names, dtype=object)
+    return frame
+
+
+def _plural(count: int, noun: str, plural: str | None = None) -> str:
+    """``1 row``, ``2 rows``: the count with its noun in the right form."""
+    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -261,6 +355,7 @@ def write_table(
     sheet_name: str = "enriched",
     neutralize_formulas: bool = True,
     prefix: str = C.DEFAULT_PREFIX,
+    bom: bool = False,
 ) -> Path:
     """Write ``frame`` (without its index) and return the path written.
 
@@ -273,6 +368,8 @@ def write_table(
         neutralize_formulas: CSV/TSV only: prefix formula-like text in the columns
             named ``prefix*`` with ``'`` (`defuse_formulas`); False writes it raw.
         prefix: The result columns' prefix; ``""`` means every column.
+        bom: CSV/TSV only: start the file with a UTF-8 byte-order mark, so Excel on
+            Windows reads accents (``Zoë``) right.
 
     Raises:
         SpreadsheetError: The format is unknown, or the data does not fit the format.
@@ -285,16 +382,35 @@ def write_table(
     if neutralize_formulas and kind in ("csv", "tsv"):
         frame = defuse_formulas(frame, prefix)
     line_end = _line_end(frame) if kind in ("csv", "tsv") else None
+    encoding = "utf-8-sig" if bom else "utf-8"
     with _replacing(target) as temporary:
-        if kind == "csv":
-            frame.to_csv(temporary, index=False, lineterminator=line_end)
-        elif kind == "tsv":
-            frame.to_csv(temporary, index=False, sep="\t", lineterminator=line_end)
+        if kind in ("csv", "tsv"):
+            frame = _dates_as_text(frame)
+            frame.to_csv(temporary, index=False, lineterminator=line_end, encoding=encoding,
+                         sep="\t" if kind == "tsv" else ",")
         elif kind == "parquet":
             frame.to_parquet(temporary, index=False)
         else:
             write_xlsx(frame, temporary, sheet_name=sheet_name)
     return target
+
+
+def _dates_as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Datetime columns whose values are all dates (midnight UTC) as ``yyyy-mm-dd`` text."""
+    fixed: dict[int, pd.Series[Any]] = {}
+    for i in range(frame.shape[1]):
+        column = naive_utc(frame.iloc[:, i])
+        if not pd.api.types.is_datetime64_any_dtype(column.dtype):
+            continue
+        present = column.dropna()
+        if len(present) and bool((present == present.dt.normalize()).all()):
+            fixed[i] = column.dt.strftime("%Y-%m-%d").astype(object)
+    if not fixed:
+        return frame
+    out = cast("pd.DataFrame", frame.copy(deep=False))
+    for i, text in fixed.items():
+        out.isetitem(i, text.where(text.notna(), None))
+    return out
 
 
 def formula_like(cells: Any) -> np.ndarray:
@@ -432,15 +548,16 @@ def _replacing(target: Path) -> Iterator[Path]:
 
 
 def write_xlsx(frame: pd.DataFrame, path: Path, *, sheet_name: str = "enriched") -> None:
-    """Write an XLSX sheet with a bold frozen header, a filter and sized columns.
+    """Write an XLSX sheet with xlsxwriter: a bold frozen header, a filter, sized columns.
+
+    Text is always written as text (never as a formula, number or link); datetimes
+    are naive UTC, shown ``yyyy-mm-dd`` when every value of the column is a date
+    (midnight), else ``yyyy-mm-dd hh:mm:ss``. Rows are streamed (constant memory).
 
     Raises:
         SpreadsheetError: More rows or columns than a sheet holds.
     """
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
+    import xlsxwriter
 
     rows, columns = frame.shape
     if rows + 1 > 1_048_576 or columns > 16_384:
@@ -448,27 +565,56 @@ def write_xlsx(frame: pd.DataFrame, path: Path, *, sheet_name: str = "enriched")
             f"{rows:,} rows x {columns:,} columns do not fit an Excel sheet "
             "(1,048,576 x 16,384); write CSV or Parquet instead"
         )
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(sheet_name[:31])
-    headers = [str(name) for name in frame.columns]
-    values = [_excel_values(frame.iloc[:, i]) for i in range(columns)]
-    for i, (header, column) in enumerate(zip(headers, values, strict=True), start=1):
-        width = min(MAX_COLUMN_WIDTH, _display_width(header, column[:_WIDTH_SAMPLE]) + 2)
-        sheet.column_dimensions[get_column_letter(i)].width = width
-    sheet.freeze_panes = "A2"
-    if columns:
-        sheet.auto_filter.ref = f"A1:{get_column_letter(columns)}{rows + 1}"
-    bold = Font(bold=True)
-    header_cells = []
-    for header in headers:
-        cell = WriteOnlyCell(sheet, _excel_text(header))
-        cell.font = bold
-        cell.data_type = "s"
-        header_cells.append(cell)
-    sheet.append(header_cells)
-    for r in range(rows):
-        sheet.append([_excel_cell(sheet, column[r], WriteOnlyCell) for column in values])
-    book.save(path)
+    book = xlsxwriter.Workbook(str(path), {
+        "constant_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
+        "strings_to_urls": False, "nan_inf_to_errors": True,
+    })
+    try:
+        sheet = book.add_worksheet(_sheet_title(sheet_name))
+        bold = book.add_format({"bold": True})
+        formats = {"date": book.add_format({"num_format": "yyyy-mm-dd"}),
+                   "datetime": book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})}
+        headers = [_excel_text(str(name)) for name in frame.columns]
+        values = [_excel_values(frame.iloc[:, i]) for i in range(columns)]
+        styles = [formats.get(_date_kind(column)) for column in values]
+        for i, (header, column) in enumerate(zip(headers, values, strict=True)):
+            # xlsxwriter stores a width's cell padding (about 0.7) on top of it.
+            width = min(MAX_COLUMN_WIDTH - 1, _display_width(header, column[:_WIDTH_SAMPLE]) + 1)
+            sheet.set_column(i, i, width, styles[i])
+        sheet.freeze_panes(1, 0)
+        if columns:
+            sheet.autofilter(0, 0, rows, columns - 1)
+        for i, header in enumerate(headers):
+            sheet.write_string(0, i, header, bold)
+        for r in range(rows):
+            for i, column in enumerate(values):
+                value = column[r]
+                if value is None:
+                    continue
+                if isinstance(value, str):
+                    sheet.write_string(r + 1, i, _excel_text(value))
+                elif isinstance(value, datetime):
+                    sheet.write_datetime(r + 1, i, value, styles[i])
+                else:
+                    sheet.write(r + 1, i, value)
+    finally:
+        book.close()
+
+
+def _sheet_title(name: str) -> str:
+    """A sheet name Excel accepts: at most 31 characters, none of ``[]:*?/\\``."""
+    return re.sub(r"[\[\]:*?/\\]", "_", name)[:31] or "Sheet1"
+
+
+def _date_kind(values: Sequence[Any]) -> str | None:
+    """``"date"`` when every datetime is at midnight, ``"datetime"`` if any is not."""
+    seen = False
+    for value in values:
+        if isinstance(value, datetime):
+            seen = True
+            if value.hour or value.minute or value.second or value.microsecond:
+                return "datetime"
+    return "date" if seen else None
 
 
 def naive_utc(column: pd.Series[Any]) -> pd.Series[Any]:
@@ -492,7 +638,7 @@ def naive_utc(column: pd.Series[Any]) -> pd.Series[Any]:
 
 
 def _excel_values(column: pd.Series[Any]) -> list[Any]:
-    """A column's cells as Python values for openpyxl, missing cells as None."""
+    """A column's cells as Python values for the XLSX writer, missing cells as None."""
     column = naive_utc(column)
     present = np.asarray(column.notna(), dtype=bool)
     cells = column.astype(object).tolist()
@@ -515,21 +661,8 @@ def _excel_scalar(value: Any) -> Any:
 
 
 def _excel_text(value: str) -> str:
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    return str(ILLEGAL_CHARACTERS_RE.sub("", value))[:_EXCEL_CELL_CHARS]
-
-
-def _excel_cell(sheet: Any, value: Any, make_cell: Any) -> Any:
-    """A value, or a text cell for strings openpyxl would take for a formula."""
-    if not isinstance(value, str):
-        return value
-    text = _excel_text(value)
-    if not text.startswith("="):
-        return text
-    cell = make_cell(sheet, text)
-    cell.data_type = "s"
-    return cell
+    """Text without the control characters XML cannot hold, cut to Excel's cell limit."""
+    return _ILLEGAL_XML.sub("", value)[:_EXCEL_CELL_CHARS]
 
 
 def _display_width(header: str, values: Sequence[Any]) -> int:
@@ -544,7 +677,8 @@ def _display_width(header: str, values: Sequence[Any]) -> int:
 
 
 def read_spreadsheet(
-    path: str | os.PathLike[str], *, sheet: str | None = None, format: str | None = None
+    path: str | os.PathLike[str], *, sheet: str | None = None, format: str | None = None,
+    header_row: int | None = None,
 ) -> pd.DataFrame:
     r"""Read a lead list as the command line does: every cell as text, blank rows dropped.
 
@@ -552,6 +686,9 @@ def read_spreadsheet(
         path: A ``.csv``, ``.tsv``, ``.xlsx`` or ``.parquet`` file.
         sheet: XLSX only: the sheet (the first one by default).
         format: Override the format the extension implies.
+        header_row: The row holding the column names (1 = the first). By default the
+            first row, or the one under leading blank or title rows, with a
+            `SalesQLWarning` saying which row was chosen.
 
     Returns:
         A pandas DataFrame (``pl.from_pandas`` it for polars).
@@ -563,13 +700,20 @@ def read_spreadsheet(
         >>> salesql_frames.read_spreadsheet(path).to_dict("records")
         [{'Name': 'Ada', 'Zip': '02139'}]
     """
-    return read_table(path, fmt=format, sheet=sheet).frame
+    table = read_table(path, fmt=format, sheet=sheet, header_row=header_row)
+    if table.header_note:
+        import warnings
+
+        from ._exceptions import SalesQLWarning
+
+        warnings.warn(f"{table.path.name}: {table.header_note}", SalesQLWarning, stacklevel=2)
+    return table.frame
 
 
 def write_spreadsheet(
     frame: Any, path: str | os.PathLike[str], *, format: str | None = None,
     sheet_name: str = "enriched", neutralize_formulas: bool = True,
-    prefix: str = C.DEFAULT_PREFIX,
+    prefix: str = C.DEFAULT_PREFIX, bom: bool = False,
 ) -> Path:
     """Write an enriched frame (pandas or polars) where Excel and others can open it.
 
@@ -588,6 +732,7 @@ def write_spreadsheet(
         neutralize_formulas: CSV/TSV only: False writes formula-like text raw.
         prefix: The result columns' prefix, as given to ``enrich_*``: only columns
             whose name starts with it are neutralized (``""``: every column).
+        bom: CSV/TSV only: write a UTF-8 byte-order mark first, for Excel on Windows.
 
     Returns:
         The path written.
@@ -610,4 +755,4 @@ def write_spreadsheet(
             raise SpreadsheetError(f"expected a pandas or polars DataFrame, got {type(frame)}")
         frame = to_pandas()
     return write_table(frame, path, fmt=format, sheet_name=sheet_name,
-                       neutralize_formulas=neutralize_formulas, prefix=prefix)
+                       neutralize_formulas=neutralize_formulas, prefix=prefix, bom=bom)
