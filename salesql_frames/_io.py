@@ -586,19 +586,36 @@ def write_xlsx(frame: pd.DataFrame, path: Path, *, sheet_name: str = "enriched")
             sheet.autofilter(0, 0, rows, columns - 1)
         for i, header in enumerate(headers):
             sheet.write_string(0, i, header, bold)
+        writers = [_cell_writer(sheet, column, styles[i]) for i, column in enumerate(values)]
         for r in range(rows):
             for i, column in enumerate(values):
                 value = column[r]
-                if value is None:
-                    continue
-                if isinstance(value, str):
-                    sheet.write_string(r + 1, i, _excel_text(value))
-                elif isinstance(value, datetime):
-                    sheet.write_datetime(r + 1, i, value, styles[i])
-                else:
-                    sheet.write(r + 1, i, value)
+                if value is not None:
+                    writers[i](r + 1, i, value)
     finally:
         book.close()
+
+
+def _cell_writer(sheet: Any, column: list[Any], style: Any) -> Any:
+    """The fastest xlsxwriter call for a column's cells (text cells cleaned first)."""
+    kinds = {type(value) for value in column if value is not None}
+    if kinds <= {str}:
+        for r, value in enumerate(column):
+            if value is not None and (len(value) > _EXCEL_CELL_CHARS or
+                                      _ILLEGAL_XML.search(value)):
+                column[r] = _excel_text(value)
+        return sheet.write_string
+    if all(issubclass(kind, datetime) for kind in kinds):
+        return lambda row, col, value: sheet.write_datetime(row, col, value, style)
+
+    def mixed(row: int, col: int, value: Any) -> Any:
+        if isinstance(value, str):
+            return sheet.write_string(row, col, _excel_text(value))
+        if isinstance(value, datetime):
+            return sheet.write_datetime(row, col, value, style)
+        return sheet.write(row, col, value)
+
+    return mixed
 
 
 def _sheet_title(name: str) -> str:
@@ -643,8 +660,8 @@ def _excel_values(column: pd.Series[Any]) -> list[Any]:
     present = np.asarray(column.notna(), dtype=bool)
     cells = column.astype(object).tolist()
     return [
-        _excel_scalar(value) if keep else None
-        for value, keep in zip(cells, present, strict=True)
+        (value if value.__class__ is str else _excel_scalar(value)) if keep else None
+        for value, keep in zip(cells, present.tolist(), strict=True)
     ]
 
 
