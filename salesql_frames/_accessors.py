@@ -1,362 +1,74 @@
-"""The ``.salesql`` accessor (pandas) and namespace (polars).
+"""The ``.salesql`` accessor (pandas), and namespace (polars DataFrame and LazyFrame).
 
-Both are the same class: it holds only the frame (pandas caches accessor objects, so
-nothing derived from the columns may live here) and hands everything to `_enrich`.
-The methods spell out each kind's columns as keyword arguments, for tab completion and
-the docs; everything else is shared.
+One class: it holds only the frame (pandas caches accessor objects, so nothing derived
+from the columns may live here). Each method is its function in `_api` with the frame
+bound, so the keyword signatures live in one place and ``inspect.signature``, tab
+completion and the docs show them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from . import _constants as C
-from ._assemble import How
-from ._client import Client, RateLimit
-from ._enrich import (
-    Cache,
-    OutputOptions,
-    RunOptions,
-    estimate_frame,
-    plan_frame,
-    run_enrichment,
-    widths_of,
-)
-from ._estimate import Estimate
-from ._frames import DtypeBackend
-from ._kinds import ORGANIZATION, PERSON
-from ._plan import Plan
-from ._schema import ExplodeTarget
+from . import _api
 
 __all__ = ["SalesQLAccessor", "register"]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+#: The ``frame`` line of the functions' Args, which the bound methods do not take.
+_FRAME_ARGUMENT = (
+    "        frame: A pandas or polars DataFrame, a polars LazyFrame or a ``pyarrow.Table``.\n"
+)
+
+
+def _method(function: Callable[Concatenate[Any, _P], _R]) -> Callable[Concatenate[Any, _P], _R]:
+    """``function(frame, ...)`` as a method on the accessor: ``df.salesql.name(...)``."""
+
+    @functools.wraps(function)
+    def method(self: SalesQLAccessor, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        return function(self._frame, *args, **kwargs)
+
+    signature = inspect.signature(function)
+    parameters = list(signature.parameters.values())
+    self_parameter = inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)
+    method.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[self_parameter, *parameters[1:]]
+    )
+    method.__doc__ = (function.__doc__ or "").replace(
+        f"salesql_frames.{function.__name__}(df, ", f"df.salesql.{function.__name__}("
+    ).replace(f"salesql_frames.{function.__name__}(df)", f"df.salesql.{function.__name__}()"
+    ).replace(_FRAME_ARGUMENT, "")
+    return method
 
 
 class SalesQLAccessor:
     """SalesQL enrichment for a DataFrame: ``df.salesql.enrich_persons()`` and friends.
 
-    Works the same on pandas and polars and returns the caller's own frame type,
-    aligned with the input: same length, same order, and for pandas the same index.
+    Works the same on pandas and polars (DataFrame and LazyFrame) and returns the
+    caller's own frame type, aligned with the input: same length, same order, and for
+    pandas the same index. Each method is the function of the same name
+    (`salesql_frames.enrich_persons` ...) with the frame bound.
     """
 
     def __init__(self, frame: Any) -> None:
         self._frame = frame
 
-    # -- persons ---------------------------------------------------------------------
-
-    def plan_persons(
-        self,
-        *,
-        linkedin_url: str | None = None,
-        first_name: str | None = None,
-        last_name: str | None = None,
-        full_name: str | None = None,
-        organization_name: str | None = None,
-        organization_domain: str | None = None,
-        only_missing: str | Sequence[str] | None = None,
-        match_if_direct_email: bool = False,
-        match_if_direct_phone: bool = False,
-    ) -> Plan:
-        """Show what `enrich_persons` would send, without sending anything.
-
-        Takes the same column arguments as `enrich_persons`.
-
-        Returns:
-            A `Plan`: the column mapping, rows, unique queries, invalid and skipped rows.
-
-        Examples:
-            >>> import pandas as pd, salesql_frames
-            >>> df = pd.DataFrame({"LinkedIn": ["linkedin.com/in/ada/", "https://www.linkedin.com/in/ADA"]})
-            >>> df.salesql.plan_persons().unique_queries
-            1
-        """
-        columns = (linkedin_url, first_name, last_name, full_name, organization_name,
-                   organization_domain)
-        return plan_frame(
-            self._frame, PERSON, dict(zip(PERSON.params, columns, strict=True)),
-            only_missing=only_missing,
-            flags=dict(zip(PERSON.flags, (match_if_direct_email, match_if_direct_phone),
-                           strict=True)),
-        )
-
-    def enrich_persons(
-        self,
-        *,
-        linkedin_url: str | None = None,
-        first_name: str | None = None,
-        last_name: str | None = None,
-        full_name: str | None = None,
-        organization_name: str | None = None,
-        organization_domain: str | None = None,
-        how: How = "wide",
-        explode: ExplodeTarget | None = None,
-        only_missing: str | Sequence[str] | None = None,
-        match_if_direct_email: bool = False,
-        match_if_direct_phone: bool = False,
-        client: Client | None = None,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        cache: Cache = None,
-        max_credits: int | None = None,
-        rate_limit: RateLimit | None = None,
-        daily_limit: int | None = None,
-        concurrency: int = C.DEFAULT_CONCURRENCY,
-        prefix: str = C.DEFAULT_PREFIX,
-        max_emails: int = C.DEFAULT_WIDE_ITEMS,
-        max_phones: int = C.DEFAULT_WIDE_ITEMS,
-        max_work: int = C.DEFAULT_WIDE_ITEMS,
-        progress: bool = True,
-        dtype_backend: DtypeBackend = "numpy_nullable",
-        strict: bool = False,
-    ) -> Any:
-        """Enrich every row with the SalesQL person it describes.
-
-        Columns are named by the API parameter they feed (``linkedin_url="Profile"``);
-        with none named, they are detected from common spreadsheet headers. Each row is
-        sent with its best complete group (LinkedIn URL; else name + domain; else name
-        + organization name), duplicates once, in bulk batches of up to 100.
-
-        Args:
-            linkedin_url: Column of LinkedIn profile (or Sales Navigator) URLs.
-            first_name: Column of first names (with ``last_name``).
-            last_name: Column of last names.
-            full_name: Column of full names.
-            organization_name: Column of company names.
-            organization_domain: Column of company domains, websites or email addresses.
-            how: ``"wide"`` (one row per input row, numbered columns for lists) or
-                ``"long"`` (one row per list item, see ``explode``).
-            explode: With ``how="long"``: ``"emails"``, ``"phones"`` or
-                ``"work_experience"``. Long output has ``<prefix>row`` (the input row
-                position) and the item columns (``<prefix>email``, ``..._type``, ...);
-                with ``"phones"``, ``<prefix>phone`` holds each phone instead of the
-                best pick.
-            only_missing: Column name(s): send only rows where one of them is empty;
-                the others are ``skipped`` and cost nothing.
-            match_if_direct_email: Only match people with a direct (non-work) email.
-            match_if_direct_phone: Only match people with a direct phone number.
-            client: A `Client` to use; by default one is made from ``api_key`` /
-                ``base_url`` or the ``SALESQL_API_KEY`` / ``SALESQL_BASE_URL`` variables.
-            api_key: API key, when no ``client`` is given.
-            base_url: API root, when no ``client`` is given.
-            cache: The result store: None or True (default location, see
-                `default_cache_path`), a file path, a `ResultStore`, or False for none.
-                Stored answers are reused and cost nothing; every batch is stored as
-                soon as it is answered.
-            max_credits: A cap the server's charges never exceed: a batch is sent only
-                when its worst case (one credit per query) fits what is left, and a batch
-                whose answer was lost counts as fully charged. Unsent rows are
-                ``skipped``.
-            rate_limit: Searches per minute of your plan (or ``(searches, seconds)``),
-                when no ``client`` is given; None learns it from 429s.
-            daily_limit: Searches per UTC day this call may use, when no ``client``.
-            concurrency: Bulk requests in flight at once.
-            prefix: Prefix of the result columns.
-            max_emails: Numbered email columns in wide output.
-            max_phones: Numbered phone columns in wide output.
-            max_work: Numbered work-experience columns in wide output.
-            progress: Show a progress bar (a widget in Jupyter).
-            dtype_backend: pandas only: ``"numpy_nullable"`` (``string``, ``boolean``,
-                ``Int64``) or ``"pyarrow"`` (``ArrowDtype``) result columns.
-            strict: Raise `RunStoppedError` (carrying the frame as ``.partial``) when the
-                run stops early, instead of warning and returning the frame.
-
-        Returns:
-            The input frame (same type, length, order and index) with ``<prefix>status``,
-            ``<prefix>error`` and the result columns appended. Every answer that arrived
-            is in it, also when the run stopped early (a `RunStoppedWarning` says why).
-
-        Raises:
-            InvalidArgumentError: A wrong argument; nothing was sent.
-            RunInterrupted: Ctrl-C; the partial frame is on ``.partial``.
-
-        Examples:
-            >>> import pandas as pd, salesql_frames
-            >>> from salesql_frames import sandbox
-            >>> df = pd.DataFrame({"Person Linkedin Url": ["linkedin.com/in/sandrocarsava"]})
-            >>> with sandbox.serve() as sb, sb.client() as client:
-            ...     out = df.salesql.enrich_persons(client=client, cache=False, progress=False)
-            >>> out.loc[0, "salesql_full_name"]
-            'Sandro Carsava'
-        """
-        plan = self.plan_persons(
-            linkedin_url=linkedin_url,
-            first_name=first_name,
-            last_name=last_name,
-            full_name=full_name,
-            organization_name=organization_name,
-            organization_domain=organization_domain,
-            only_missing=only_missing,
-            match_if_direct_email=match_if_direct_email,
-            match_if_direct_phone=match_if_direct_phone,
-        )
-        output = OutputOptions(
-            how=how, explode=explode, prefix=prefix, dtype_backend=dtype_backend,
-            widths=widths_of(max_emails=max_emails, max_phones=max_phones, max_work=max_work),
-        )
-        options = RunOptions(
-            client=client, api_key=api_key, base_url=base_url, cache=cache,
-            max_credits=max_credits, rate_limit=rate_limit, daily_limit=daily_limit,
-            concurrency=concurrency, progress=progress, strict=strict,
-        )
-        return run_enrichment(self._frame, plan, output=output, options=options).frame
-
-    # -- organizations ---------------------------------------------------------------
-
-    def plan_organizations(
-        self,
-        *,
-        linkedin_url: str | None = None,
-        organization_name: str | None = None,
-        organization_domain: str | None = None,
-        only_missing: str | Sequence[str] | None = None,
-    ) -> Plan:
-        """Show what `enrich_organizations` would send, without sending anything.
-
-        Examples:
-            >>> import polars as pl, salesql_frames
-            >>> df = pl.DataFrame({"Website": ["https://www.salesql.com/", "salesql.com"]})
-            >>> df.salesql.plan_organizations().unique_queries
-            1
-        """
-        columns = (linkedin_url, organization_name, organization_domain)
-        return plan_frame(self._frame, ORGANIZATION,
-                          dict(zip(ORGANIZATION.params, columns, strict=True)),
-                          only_missing=only_missing)
-
-    def enrich_organizations(
-        self,
-        *,
-        linkedin_url: str | None = None,
-        organization_name: str | None = None,
-        organization_domain: str | None = None,
-        only_missing: str | Sequence[str] | None = None,
-        client: Client | None = None,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        cache: Cache = None,
-        max_credits: int | None = None,
-        rate_limit: RateLimit | None = None,
-        daily_limit: int | None = None,
-        concurrency: int = C.DEFAULT_CONCURRENCY,
-        prefix: str = C.DEFAULT_PREFIX,
-        progress: bool = True,
-        dtype_backend: DtypeBackend = "numpy_nullable",
-        strict: bool = False,
-    ) -> Any:
-        """Enrich every row with the SalesQL organization it describes.
-
-        Each row is sent with its best parameter: LinkedIn company URL, else domain
-        (a website URL or an email address works), else name.
-
-        Args:
-            linkedin_url: Column of LinkedIn company URLs.
-            organization_name: Column of company names.
-            organization_domain: Column of domains, websites or email addresses.
-            only_missing: Column name(s): send only rows where one of them is empty.
-            client: A `Client` to use (see `enrich_persons`).
-            api_key: API key, when no ``client`` is given.
-            base_url: API root, when no ``client`` is given.
-            cache: The result store (see `enrich_persons`).
-            max_credits: Credit budget (see `enrich_persons`).
-            rate_limit: Searches per minute (see `enrich_persons`).
-            daily_limit: Searches per UTC day (see `enrich_persons`).
-            concurrency: Bulk requests in flight at once.
-            prefix: Prefix of the result columns.
-            progress: Show a progress bar.
-            dtype_backend: pandas only, as in `enrich_persons`.
-            strict: Raise instead of warning when the run stops early (see
-                `enrich_persons`).
-
-        Returns:
-            The input frame with ``<prefix>status``, ``<prefix>error`` and
-            ``<prefix>organization_*`` columns appended.
-
-        Examples:
-            >>> import polars as pl, salesql_frames
-            >>> from salesql_frames import sandbox
-            >>> df = pl.DataFrame({"Website": ["https://www.clarosys.com"]})
-            >>> with sandbox.serve() as sb, sb.client() as client:
-            ...     out = df.salesql.enrich_organizations(client=client, cache=False,
-            ...                                           progress=False)
-            >>> out["salesql_status"].to_list()[0] in ("found", "not_found")
-            True
-        """
-        plan = self.plan_organizations(
-            linkedin_url=linkedin_url,
-            organization_name=organization_name,
-            organization_domain=organization_domain,
-            only_missing=only_missing,
-        )
-        output = OutputOptions(prefix=prefix, dtype_backend=dtype_backend)
-        options = RunOptions(
-            client=client, api_key=api_key, base_url=base_url, cache=cache,
-            max_credits=max_credits, rate_limit=rate_limit, daily_limit=daily_limit,
-            concurrency=concurrency, progress=progress, strict=strict,
-        )
-        return run_enrichment(self._frame, plan, output=output, options=options).frame
-
-    # -- estimates -------------------------------------------------------------------
-
-    def estimate_persons(
-        self,
-        *,
-        client: Client | None = None,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        cache: Cache = None,
-        **columns_and_filters: Any,
-    ) -> Estimate:
-        """Estimate `enrich_persons` without sending a query: the dry run.
-
-        Reports rows, valid rows, unique queries, those already in the result store,
-        what is left to send, the worst-case credits, and (with a key) the credits left
-        from ``GET /allowance``, which costs nothing.
-
-        Args:
-            client: A `Client`, or use ``api_key``/``base_url``/the environment.
-            api_key: API key, when no ``client`` is given.
-            base_url: API root, when no ``client`` is given.
-            cache: The result store to check (see `enrich_persons`).
-            **columns_and_filters: As for `plan_persons` (column names, ``only_missing``,
-                flags).
-
-        Examples:
-            >>> import pandas as pd, salesql_frames
-            >>> df = pd.DataFrame({"LinkedIn": ["linkedin.com/in/ada-l", "linkedin.com/in/ADA-L/"]})
-            >>> estimate = df.salesql.estimate_persons(cache=False)
-            >>> estimate.unique_queries, estimate.worst_case_credits
-            (1, 1)
-        """
-        plan = self.plan_persons(**columns_and_filters)
-        return estimate_frame(
-            plan, RunOptions(client=client, api_key=api_key, base_url=base_url, cache=cache)
-        )
-
-    def estimate_organizations(
-        self,
-        *,
-        client: Client | None = None,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        cache: Cache = None,
-        **columns_and_filters: Any,
-    ) -> Estimate:
-        """Estimate `enrich_organizations` without sending a query (see `estimate_persons`).
-
-        Examples:
-            >>> import pandas as pd, salesql_frames
-            >>> df = pd.DataFrame({"Website": ["salesql.com", "https://www.salesql.com/"]})
-            >>> df.salesql.estimate_organizations(cache=False).to_send
-            1
-        """
-        plan = self.plan_organizations(**columns_and_filters)
-        return estimate_frame(
-            plan, RunOptions(client=client, api_key=api_key, base_url=base_url, cache=cache)
-        )
+    plan_persons = _method(_api.plan_persons)
+    enrich_persons = _method(_api.enrich_persons)
+    plan_organizations = _method(_api.plan_organizations)
+    enrich_organizations = _method(_api.enrich_organizations)
+    estimate_persons = _method(_api.estimate_persons)
+    estimate_organizations = _method(_api.estimate_organizations)
+    aenrich_persons = _method(_api.aenrich_persons)
+    aenrich_organizations = _method(_api.aenrich_organizations)
 
 
 def register() -> None:
-    """Register ``.salesql`` on pandas and polars DataFrames (idempotent)."""
+    """Register ``.salesql`` on pandas DataFrames and polars DataFrames and LazyFrames."""
     import pandas as pd
     import polars as pl
 
@@ -364,3 +76,5 @@ def register() -> None:
         pd.api.extensions.register_dataframe_accessor("salesql")(SalesQLAccessor)
     if getattr(pl.DataFrame, "salesql", None) is not SalesQLAccessor:
         pl.api.register_dataframe_namespace("salesql")(SalesQLAccessor)
+    if getattr(pl.LazyFrame, "salesql", None) is not SalesQLAccessor:
+        pl.api.register_lazyframe_namespace("salesql")(SalesQLAccessor)

@@ -3,6 +3,11 @@
 The unique answers are flattened once (by the kind's flatten function), then taken to
 every input row by position, so duplicates, index labels and order come back as they
 went in.
+
+A top-up (the input already holds result columns, from an earlier run) never erases:
+a row that gets no new answer (skipped, invalid, not sent, failed) keeps the values the
+input has in those columns, and its earlier status and error when the earlier run had
+answered it (``found``/``not_found``); a row with a new answer gets the new one.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import _constants as C
 from ._exceptions import InvalidArgumentError
@@ -21,7 +27,12 @@ from ._plan import Plan
 from ._schema import ExplodeTarget, Widths
 from ._send import Outcomes, row_outcomes
 
-__all__ = ["How", "assemble", "check_shape"]
+__all__ = ["How", "assemble", "check_shape", "check_top_up"]
+
+#: ``<prefix>fetched_at``: when each row's answer was fetched, in UTC.
+FETCHED_AT_TYPE = pa.timestamp("ms", tz="UTC")
+#: Statuses that mean the row has an answer (and the result values that go with it).
+_ANSWERED = pa.array([C.STATUS_FOUND, C.STATUS_NOT_FOUND])
 
 #: Output shapes: one row per input row, or one row per element of a list.
 How = Literal["wide", "long"]
@@ -70,6 +81,7 @@ def assemble(
     explode: ExplodeTarget | None = None,
     widths: Widths | None = None,
     prefix: str = C.DEFAULT_PREFIX,
+    default_region: str | None = None,
 ) -> Any:
     """Fan the answers out to the input rows and return the caller's frame type.
 
@@ -81,6 +93,7 @@ def assemble(
         explode: The list exploded into rows, with ``how="long"``.
         widths: Numbered columns per list, in wide output.
         prefix: Prefix of the result columns.
+        default_region: Region for phones without a country code (already checked).
 
     Returns:
         The caller's frame, aligned with the input, with the result columns appended.
@@ -90,21 +103,133 @@ def assemble(
     row_query = plan.row_query
     sent = row_query >= 0
     status, error = row_outcomes(plan, outcomes)
+    take = pa.array(row_query, mask=~sent)
     head = {
         f"{prefix}status": pa.array(status.tolist(), type=pa.string()),
         f"{prefix}error": pa.array(error.tolist(), type=pa.string()),
+        f"{prefix}fetched_at": _fetched_at(outcomes).take(take),
     }
-    take = pa.array(row_query, mask=~sent)
+    answered = np.asarray(pc.fill_null(pc.is_in(head[f"{prefix}status"], _ANSWERED), False))
     if explode is None or spec.long is None:
-        unique = spec.wide(outcomes.items, widths or Widths(), prefix)
-        return frame.with_results(_prepend(unique.take(take), head))
-    parents, unique_long = spec.long(outcomes.items, explode, prefix)
+        unique = spec.wide(outcomes.items, widths or Widths(), prefix, default_region)
+        table = _prepend(unique.take(take), head)
+        return frame.with_results(_keep_earlier(frame, table, answered, None, prefix))
+    parents, unique_long = spec.long(outcomes.items, explode, prefix, default_region)
     positions, long_take = _long_positions(row_query, np.asarray(parents, dtype=np.int64),
                                            len(outcomes.items))
     rows = unique_long.take(long_take)
     long_head = {name: column.take(pa.array(positions)) for name, column in head.items()}
     long_head[f"{prefix}row"] = pa.array(positions, type=pa.int64())
-    return frame.with_long_results(positions, _prepend(rows, long_head))
+    table = _keep_earlier(frame, _prepend(rows, long_head), answered[positions], positions,
+                          prefix)
+    return frame.with_long_results(positions, table)
+
+
+def _fetched_at(outcomes: Outcomes) -> pa.Array:
+    """Per unique query: when its answer was fetched (null without one)."""
+    millis = [None if at is None else round(at * 1000) for at in outcomes.fetched_at]
+    return pa.array(millis, type=pa.int64()).cast(FETCHED_AT_TYPE)
+
+
+def _result_schema(spec: KindSpec, how: How, explode: ExplodeTarget | None,
+                   widths: Widths | None, prefix: str) -> pa.Schema:
+    """The result columns' names and types, whatever the answers (from no answer)."""
+    if explode is None or spec.long is None:
+        table = spec.wide([], widths or Widths(), prefix, None)
+    else:
+        table = spec.long([], explode, prefix, None)[1]
+    head = [pa.field(f"{prefix}status", pa.string()), pa.field(f"{prefix}error", pa.string()),
+            pa.field(f"{prefix}fetched_at", FETCHED_AT_TYPE)]
+    return pa.schema(head + list(table.schema))
+
+
+def check_top_up(
+    frame: Frame, spec: KindSpec, *, how: How = "wide", explode: ExplodeTarget | None = None,
+    widths: Widths | None = None, prefix: str = C.DEFAULT_PREFIX,
+) -> None:
+    """Check, before sending, that the earlier results in ``frame`` can be kept.
+
+    Raises:
+        InvalidArgumentError: ``how="long"`` on a frame that is already long output (it
+            has ``<prefix>row``), or a result column holds values that are not of its
+            type (a column of your own with a result column's name?).
+    """
+    present = set(frame.columns)
+    if how == "long" and f"{prefix}row" in present:
+        raise InvalidArgumentError(
+            f"this frame is already long output (it has {prefix + 'row'!r}): exploding "
+            'it again repeats every row; top up the wide frame, use how="wide", or '
+            "another prefix="
+        )
+    for field in _result_schema(spec, how, explode, widths, prefix):
+        if field.name in present and _earlier(frame, field.name, field.type) is None:
+            raise InvalidArgumentError(
+                f"column {field.name!r} has a result column's name but cannot be read as "
+                f"{field.type} (earlier results are kept in it on rows that get no new "
+                "answer): a column of your own, or a repeated one? Rename or drop it, or "
+                "pass another prefix="
+            )
+
+
+def _earlier(frame: Frame, name: str, type_: pa.DataType) -> pa.Array | None:
+    """An earlier result column of ``frame`` as ``type_``, or None if it is not one."""
+    values = frame.values(name)
+    if values is None:
+        return None
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if pa.types.is_dictionary(values.type):
+        values = values.dictionary_decode()
+    failures = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
+    try:
+        return values.cast(type_)
+    except failures:
+        if not (pa.types.is_timestamp(type_) and type_.tz is not None):
+            return None
+    # Text read back from a file: with an offset and more digits than the unit (pyarrow 15
+    # refuses "10:00:00.123000+00:00" as ms), or without one (naive UTC, as
+    # spreadsheets keep timestamps).
+    for wider in (pa.timestamp("ns", tz=type_.tz), pa.timestamp("ns")):
+        try:
+            return values.cast(wider).cast(type_, safe=False)
+        except failures:
+            continue
+    return None
+
+
+def _keep_earlier(
+    frame: Frame, table: pa.Table, answered: np.ndarray, positions: np.ndarray | None,
+    prefix: str,
+) -> pa.Table:
+    """Rows without a new answer keep the result values the input already has.
+
+    ``table`` has one row per output row; ``answered`` says which got an answer now;
+    ``positions`` (long output) is each output row's input row.
+    """
+    present = set(frame.columns)
+    names = [name for name in table.column_names if name in present and name != f"{prefix}row"]
+    if not names or answered.all():
+        return table
+    keep = ~answered
+    said = {f"{prefix}status", f"{prefix}error"}
+    had_answer = np.zeros(frame.height, dtype=bool)
+    if f"{prefix}status" in present:
+        status = _earlier(frame, f"{prefix}status", pa.string())
+        if status is not None:
+            had_answer = np.asarray(pc.fill_null(pc.is_in(status, _ANSWERED), False))
+    if positions is not None:
+        had_answer = had_answer[positions]
+    for name in names:
+        index = table.schema.get_field_index(name)
+        old = _earlier(frame, name, table.schema.field(index).type)
+        if old is None:  # check_top_up said so before sending; never raise after it
+            continue
+        if positions is not None:
+            old = old.take(pa.array(positions, type=pa.int64()))
+        mask = keep & had_answer if name in said else keep
+        new = table.column(index).combine_chunks()
+        table = table.set_column(index, name, pc.if_else(pa.array(mask), old, new))
+    return table
 
 
 def _prepend(table: pa.Table, columns: Mapping[str, pa.Array]) -> pa.Table:

@@ -24,20 +24,41 @@ This module imports neither pandas nor polars.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
-from typing import Final
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Final
 from urllib.parse import quote, unquote
 
+from ._hostlists import is_free_mail, is_profile_platform
+
+if TYPE_CHECKING:
+    from publicsuffixlist import PublicSuffixList
+
 __all__ = [
+    "LINKEDIN_ORIGIN",
+    "MEMBER_ID_PATTERN",
+    "ORGANIZATION_PAGES",
+    "PERSON_PAGES",
+    "PLAIN_PROFILE_PATTERN",
+    "PLAIN_SLUG_LENGTHS",
+    "LinkedInURL",
     "canonical_domain",
     "canonical_linkedin_url",
     "canonical_name",
     "canonical_organization_name",
+    "domain_problem",
+    "linkedin_page",
+    "linkedin_problem",
+    "linkedin_url_of",
     "name_key",
+    "registrable_domain",
+    "several_values",
+    "strip_format",
 ]
 
-_LINKEDIN_ORIGIN: Final = "https://linkedin.com"
+LINKEDIN_ORIGIN: Final = "https://linkedin.com"
 
 #: Unicode whitespace: what ``str.split()`` splits on.
 _SPACES: Final = (
@@ -45,18 +66,55 @@ _SPACES: Final = (
     + "".join(chr(c) for c in range(0x2000, 0x200B))
     + "\u2028\u2029\u202f\u205f\u3000"
 )
-_INVISIBLE: Final = "\u00ad\u200b\u2060\ufeff"
-#: Stripped from both ends of URLs and domains: spaces, invisibles, quotes, brackets.
-_URL_WRAPPING: Final = _SPACES + _INVISIBLE + "<>\"'`\u2018\u2019\u201c\u201d"
+#: Stripped from both ends of URLs and domains: spaces, quotes, brackets.
+_URL_WRAPPING: Final = _SPACES + "<>\"'`\u2018\u2019\u201c\u201d"
 
-#: Deleted from names: invisible characters and C0/C1 controls that are not whitespace.
+#: Deleted from names: C0/C1 controls that are not whitespace.
 _DELETE_TABLE: Final = str.maketrans(
     dict.fromkeys(
-        [ord(c) for c in _INVISIBLE]
-        + [c for c in [*range(0x20), *range(0x7F, 0xA0)] if not chr(c).isspace()],
-        None,
+        [c for c in [*range(0x20), *range(0x7F, 0xA0)] if not chr(c).isspace()], None
     )
 )
+
+#: Where a cell holding several addresses or domains is split.
+_SEVERAL_RE: Final = re.compile(r"[\s,;|]+")
+
+#: LinkedIn pages of a person and of an organization, as `linkedin_page` names them.
+PERSON_PAGES: Final = ("in", "pub", "sales/lead")
+ORGANIZATION_PAGES: Final = ("company", "school", "showcase")
+_PAGE_NAMES: Final = {
+    "in": "person's profile", "pub": "person's profile", "sales/lead": "Sales Navigator lead",
+    "company": "company page", "school": "school page", "showcase": "showcase page",
+}
+
+
+@functools.cache
+def _format_characters() -> dict[int, None]:
+    """Every Unicode format character (category Cf), for ``str.translate`` to delete.
+
+    Bidi marks (U+200E, U+200F, U+202A-U+202E, U+2066-U+2069), zero-width characters,
+    the BOM, the soft hyphen, tags. ASCII has none; all lie below U+20000 or in the tags
+    block (checked against the whole range when written).
+    """
+    planes = (range(0x80, 0x20000), range(0xE0000, 0xE1000))
+    return dict.fromkeys(
+        (c for plane in planes for c in plane if unicodedata.category(chr(c)) == "Cf"), None
+    )
+
+
+def strip_format(text: str) -> str:
+    r"""``text`` without Unicode format characters (category Cf): bidi marks, BOMs, ZWSPs.
+
+    Every parameter goes through this before it is canonicalized: such characters are
+    invisible, so two cells that look alike make one query.
+
+    Examples:
+        >>> strip_format("\u200fhttps://linkedin.com/in/ada\u200e")
+        'https://linkedin.com/in/ada'
+        >>> strip_format("\ufeffAda\u200b Lovelace")
+        'Ada Lovelace'
+    """
+    return text if text.isascii() else text.translate(_format_characters())
 
 #: Whole-cell spreadsheet placeholders that are never a name (compared casefolded).
 _PLACEHOLDERS: Final = frozenset(
@@ -68,7 +126,8 @@ _AUTHORITY_END_RE: Final = re.compile(r"[/?#\\]")
 _PATH_END_RE: Final = re.compile(r"[?#]")
 _LINKEDIN_HOST_RE: Final = re.compile(r"(?:(?:www|m|mobile|touch|[a-z]{2})\.)?linkedin\.com")
 #: LinkedIn member/profile IDs (``ACoAA...``, ``ACwAA...``): case-sensitive base64url.
-_MEMBER_ID_RE: Final = re.compile(r"AC[A-Za-z0-9]AA[A-Za-z0-9_-]{25,}")
+MEMBER_ID_PATTERN: Final = r"AC[A-Za-z0-9]AA[A-Za-z0-9_-]{25,}"
+_MEMBER_ID_RE: Final = re.compile(MEMBER_ID_PATTERN)
 _SALES_ID_RE: Final = re.compile(r"[A-Za-z0-9_-]+")
 #: Slugs that ``quote`` would leave unchanged (the fast path).
 _PLAIN_SLUG_RE: Final = re.compile(r"[a-z0-9_.~-]+")
@@ -77,10 +136,19 @@ _DOTS_TABLE: Final = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."}
 _ASCII_LABEL_RE: Final = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _PORT_RE: Final = re.compile(r"[0-9]*")
 
-#: The common case, answered without the general parser: a plain profile URL.
+#: The common case, answered without the general parser: a plain profile URL. The
+#: same pattern, in RE2's syntax, canonicalizes whole Arrow columns at once
+#: (`salesql_frames._canonical_series`); both give the slug, which is lowercased.
+#: RE2 runs a counted repetition slowly, so the column version matches any length and
+#: then keeps slugs of `PLAIN_SLUG_LENGTHS` characters.
+_PLAIN_PROFILE: Final = (
+    r"(?:https?://)?(?:(?:www|[a-z]{{2}})\.)?linkedin\.com/in/(?P<slug>[a-z0-9-]{slug})/?"
+    r"(?:[?#].*)?"
+)
+PLAIN_SLUG_LENGTHS: Final = (3, 100)
+PLAIN_PROFILE_PATTERN: Final = _PLAIN_PROFILE.format(slug="+")
 _PLAIN_PROFILE_RE: Final = re.compile(
-    r"(?:https?://)?(?:(?:www|[a-z]{2})\.)?linkedin\.com/in/([a-z0-9-]{3,100})/?(?:[?#].*)?",
-    re.IGNORECASE,
+    _PLAIN_PROFILE.format(slug="{{{},{}}}".format(*PLAIN_SLUG_LENGTHS)), re.IGNORECASE
 )
 
 _ORGANIZATION_KINDS: Final = frozenset({"company", "school", "showcase"})
@@ -91,7 +159,7 @@ def _unwrap(value: object) -> str | None:
     """Return ``value`` stripped of surrounding spaces, quotes and brackets, or None."""
     if not isinstance(value, str):
         return None
-    text = value.strip(_URL_WRAPPING)
+    text = strip_format(value).strip(_URL_WRAPPING)
     return text or None
 
 
@@ -176,7 +244,7 @@ def canonical_linkedin_url(value: object) -> str | None:
         return None
     plain = _PLAIN_PROFILE_RE.fullmatch(text)
     if plain is not None and not _MEMBER_ID_RE.fullmatch(plain.group(1)):
-        return f"{_LINKEDIN_ORIGIN}/in/{plain.group(1).lower()}"
+        return f"{LINKEDIN_ORIGIN}/in/{plain.group(1).lower()}"
     match = _SCHEME_RE.match(text)
     if match:
         if match.group(1).lower() not in {"http", "https"}:
@@ -198,7 +266,66 @@ def canonical_linkedin_url(value: object) -> str | None:
     if not segments:
         return None
     canonical_path = _linkedin_path(segments)
-    return None if canonical_path is None else _LINKEDIN_ORIGIN + canonical_path
+    return None if canonical_path is None else LINKEDIN_ORIGIN + canonical_path
+
+
+def linkedin_page(url: str) -> str:
+    """The kind of page a canonical LinkedIn URL is (see `PERSON_PAGES`, `ORGANIZATION_PAGES`).
+
+    Examples:
+        >>> linkedin_page("https://linkedin.com/in/ada"), linkedin_page(
+        ...     "https://linkedin.com/sales/lead/ACwAAB1x")
+        ('in', 'sales/lead')
+    """
+    first = url[len(LINKEDIN_ORIGIN) + 1 :].partition("/")[0]
+    return "sales/lead" if first == "sales" else first
+
+
+class LinkedInURL:
+    """A canonicalizer of LinkedIn URLs that accepts only some kinds of page.
+
+    Calling it is `canonical_linkedin_url`, with None for a page of another kind.
+
+    Examples:
+        >>> person_url = linkedin_url_of(PERSON_PAGES)
+        >>> person_url("linkedin.com/in/Ada/"), person_url("linkedin.com/company/acme")
+        ('https://linkedin.com/in/ada', None)
+    """
+
+    __slots__ = ("pages",)
+
+    def __init__(self, pages: Iterable[str]) -> None:
+        self.pages = frozenset(pages)
+
+    def __call__(self, value: object) -> str | None:
+        url = canonical_linkedin_url(value)
+        return url if url is not None and linkedin_page(url) in self.pages else None
+
+    def __repr__(self) -> str:
+        return f"linkedin_url_of({sorted(self.pages)})"
+
+
+def linkedin_url_of(pages: Iterable[str]) -> LinkedInURL:
+    """A canonicalizer of LinkedIn URLs that accepts only these kinds of page (`LinkedInURL`)."""
+    return LinkedInURL(pages)
+
+
+def linkedin_problem(wanted: str) -> Callable[[str], str]:
+    """Why a cell is no LinkedIn URL of the kind ``wanted`` names, as a plan's reason says it.
+
+    Examples:
+        >>> linkedin_problem("a person's profile")("https://linkedin.com/company/acme")
+        "is a LinkedIn company page, not a person's profile: nothing is sent for it"
+    """
+
+    def problem(value: str) -> str:
+        url = canonical_linkedin_url(value)
+        if url is None:
+            return "is not a LinkedIn URL"
+        page = _PAGE_NAMES[linkedin_page(url)]
+        return f"is a LinkedIn {page}, not {wanted}: nothing is sent for it"
+
+    return problem
 
 
 def _canonical_label(label: str) -> str | None:
@@ -226,41 +353,60 @@ def _canonical_label(label: str) -> str | None:
     return label
 
 
-def canonical_domain(value: object) -> str | None:
-    """Return the canonical organization domain of a URL, host or email address, or None.
+@functools.cache
+def _suffixes() -> PublicSuffixList:
+    """The public suffix list bundled with ``publicsuffixlist`` (never downloaded)."""
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList()  # ICANN and private sections: github.io, blogspot.com ...
+
+
+def registrable_domain(host: str) -> str | None:
+    """The registrable domain of a lowercase host by the public suffix list, or None.
+
+    Private suffixes count as suffixes, so two sites on one hosting platform stay apart.
+    None when ``host`` is itself a public suffix.
 
     Examples:
-        >>> canonical_domain("https://www.Example.com:8080/path?q")
-        'example.com'
-        >>> canonical_domain("mailto:john@Acme.io")
-        'acme.io'
-        >>> canonical_domain("xn--mnchen-3ya.de")
-        'münchen.de'
-        >>> canonical_domain("localhost") is None
+        >>> registrable_domain("blog.acme.co.uk"), registrable_domain("careers.acme.com")
+        ('acme.co.uk', 'acme.com')
+        >>> registrable_domain("a.github.io")
+        'a.github.io'
+        >>> registrable_domain("co.uk") is None
         True
-        >>> canonical_domain("https://www.linkedin.com/in/ada")
-        'linkedin.com'
     """
-    text = _unwrap(value)
-    if text is None:
-        return None
+    domain: str | None = _suffixes().privatesuffix(host)
+    return domain
+
+
+def _parse_host(part: str) -> tuple[str, str] | None:
+    """The host of one URL, bare domain or email address, and its form, or None.
+
+    The form is ``"email"`` (an address), ``"page"`` (a URL with a path: a page on the
+    site) or ``"site"`` (a bare domain, or a URL of the site's root).
+    """
+    text, form = part, "site"
     match = _SCHEME_RE.match(text)
     if match:
         text = text[match.end() :]
     elif text[:7].lower() == "mailto:":
-        text = text[7:]
+        text, form = text[7:], "email"
     elif text.startswith("//"):
         text = text[2:]
     end = _AUTHORITY_END_RE.search(text)
     if end is not None:
+        rest = text[end.start() :]
         text = text[: end.start()]
-    host, _, port = text.rpartition("@")[2].partition(":")
+        if rest[0] in "/\\" and _PATH_END_RE.split(rest, maxsplit=1)[0].strip("/\\"):
+            form = "page"
+    user, at, text = text.rpartition("@")
+    if at and not match and user:
+        form = "email"
+    host, _, port = text.partition(":")
     if not _PORT_RE.fullmatch(port):
         return None
     host = unicodedata.normalize("NFC", host.translate(_DOTS_TABLE).lower()).removesuffix(".")
     labels = host.split(".")
-    while len(labels) > 2 and labels[0] == "www":
-        labels = labels[1:]
     if len(labels) < 2:
         return None
     canonical: list[str] = []
@@ -272,14 +418,99 @@ def canonical_domain(value: object) -> str | None:
     tld = canonical[-1]
     if len(tld) < 2 or any(char.isdigit() for char in tld):
         return None  # not a registrable name (e.g. an IP address)
-    return ".".join(canonical)
+    return ".".join(canonical), form
+
+
+def _refusal(domain: str, form: str) -> str | None:
+    """Why ``domain`` (in that form) is never an organization's domain, or None."""
+    if is_free_mail(domain):
+        return f"is at {domain}, a free-mail provider, not an organization's domain"
+    if form == "page" and is_profile_platform(domain):
+        return (f"is a page on {domain}, a profile platform: its domain is never the "
+                "organization's")
+    return None
+
+
+def _hosts(value: object) -> Iterable[tuple[str, str]]:
+    """The hosts of a cell's addresses, URLs and domains, in order, with their forms."""
+    text = _unwrap(value)
+    if text is None:
+        return
+    parts = [part for part in _SEVERAL_RE.split(text) if part]
+    if len(parts) > 1:  # several values only if each one is: "acme inc.com" is one bad one
+        several = [_parse_host(part) for part in parts]
+        if all(parsed is not None for parsed in several):
+            yield from (parsed for parsed in several if parsed is not None)
+            return
+    whole = _parse_host(text)
+    if whole is not None:
+        yield whole
+
+
+def canonical_domain(value: object) -> str | None:
+    """Return the organization domain of a URL, domain or email address, or None.
+
+    The registrable domain by the public suffix list (subdomains and ``www.`` go;
+    ``a.github.io`` stays itself). Never a free-mail provider's domain, nor a profile
+    platform's for a page on it (``linkedin.com/company/acme`` is LinkedIn's page about
+    Acme). A cell with several addresses or domains gives its first usable one.
+
+    Examples:
+        >>> canonical_domain("https://careers.Example.co.uk:8080/path?q")
+        'example.co.uk'
+        >>> canonical_domain("mailto:john@Acme.io")
+        'acme.io'
+        >>> canonical_domain("jane@gmail.com; jane.doe@acme.io")
+        'acme.io'
+        >>> canonical_domain("xn--mnchen-3ya.de")
+        'münchen.de'
+        >>> canonical_domain("https://www.linkedin.com/company/acme/") is None
+        True
+        >>> canonical_domain("localhost") is None
+        True
+    """
+    for host, form in _hosts(value):
+        domain = registrable_domain(host)
+        if domain is not None and _refusal(domain, form) is None:
+            return domain
+    return None
+
+
+def domain_problem(value: str) -> str:
+    """Why `canonical_domain` gives None for a cell, as a plan's reason says it.
+
+    Examples:
+        >>> domain_problem("jane@gmail.com")
+        "is at gmail.com, a free-mail provider, not an organization's domain"
+        >>> domain_problem("Acme")
+        'is not a domain, URL or email address'
+    """
+    for host, form in _hosts(value):
+        domain = registrable_domain(host)
+        if domain is None:
+            return f"is a public suffix ({host}), not an organization's domain"
+        refusal = _refusal(domain, form)
+        if refusal is not None:
+            return refusal
+    return "is not a domain, URL or email address"
+
+
+def several_values(value: object) -> bool:
+    """Whether a cell holds more than one address, URL or domain.
+
+    Examples:
+        >>> several_values("jane@acme.io, jane.doe@gmail.com"), several_values("acme.io")
+        (True, False)
+    """
+    hosts = iter(_hosts(value))
+    return next(hosts, None) is not None and next(hosts, None) is not None
 
 
 def _clean_text(value: object) -> str | None:
     """NFC, invisible characters removed, whitespace collapsed; None if blank."""
     if not isinstance(value, str):
         return None
-    text = unicodedata.normalize("NFC", value.translate(_DELETE_TABLE))
+    text = unicodedata.normalize("NFC", strip_format(value).translate(_DELETE_TABLE))
     text = " ".join(text.split())
     if not text or text.casefold() in _PLACEHOLDERS:
         return None

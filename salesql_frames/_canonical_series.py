@@ -13,8 +13,18 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from ._canonical import canonical_domain, canonical_linkedin_url, canonical_name
+from ._canonical import (
+    LINKEDIN_ORIGIN,
+    MEMBER_ID_PATTERN,
+    PLAIN_PROFILE_PATTERN,
+    PLAIN_SLUG_LENGTHS,
+    LinkedInURL,
+    canonical_domain,
+    canonical_linkedin_url,
+    canonical_name,
+)
 
 if TYPE_CHECKING:
     from typing import TypeGuard
@@ -87,9 +97,40 @@ def map_unique(array: pa.Array, fn: ScalarFn) -> pa.Array:
     """
     strings = _to_string_array(array)
     out_type = pa.large_string() if pa.types.is_large_string(strings.type) else pa.string()
+    plain = _plain_profiles(strings, fn)
+    if plain is not None:  # the usual profile URLs in Arrow; the others one by one
+        done, canonical = plain
+        rest = _mapped(pc.if_else(done, pa.scalar(None, strings.type), strings), fn, out_type)
+        return pc.if_else(done, canonical.cast(out_type), rest)
+    return _mapped(strings, fn, out_type)
+
+
+def _mapped(strings: pa.Array, fn: ScalarFn, out_type: pa.DataType) -> pa.Array:
     encoded = strings.dictionary_encode()
     mapped = pa.array([fn(value) for value in encoded.dictionary.to_pylist()], type=out_type)
     return mapped.take(encoded.indices)
+
+
+def _plain_profiles(strings: pa.Array, fn: ScalarFn) -> tuple[pa.Array, pa.Array] | None:
+    """Where ``fn`` (a person-page LinkedIn canonicalizer) meets a plain profile URL.
+
+    Most cells of a LinkedIn column are ``[https://][www.]linkedin.com/in/<slug>[/]``
+    spellings: matched by `PLAIN_PROFILE_PATTERN` over the whole column (RE2), their
+    canonical URL is the origin + ``/in/`` + the slug lowercased, exactly what the scalar
+    function answers; member IDs keep their case, so they go the scalar way. Returns the
+    mask of such cells and their canonical URLs, or None when ``fn`` is another function.
+    """
+    if not (isinstance(fn, LinkedInURL) and "in" in fn.pages) or not len(strings):
+        return None
+    found = pc.extract_regex(strings, f"(?i)^{PLAIN_PROFILE_PATTERN}$")
+    slug = pc.struct_field(found, [0])
+    shortest, longest = PLAIN_SLUG_LENGTHS
+    length = pc.utf8_length(slug)
+    plain = pc.and_(pc.greater_equal(length, shortest), pc.less_equal(length, longest))
+    member = pc.match_substring_regex(slug, f"^{MEMBER_ID_PATTERN}$")
+    done = pc.fill_null(pc.and_(found.is_valid(), pc.and_not(plain, member)), False)
+    canonical = pc.binary_join_element_wise(f"{LINKEDIN_ORIGIN}/in/", pc.utf8_lower(slug), "")
+    return done, canonical
 
 
 def _pandas_to_arrow(series: pd.Series[Any]) -> pa.Array:

@@ -15,7 +15,7 @@ import contextlib
 import os
 import sys
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -23,6 +23,7 @@ from . import _constants as C
 from ._assemble import How, check_shape
 from ._client import Client
 from ._exceptions import (
+    InvalidArgumentError,
     MappingError,
     MissingAPIKeyError,
     RunInterrupted,
@@ -30,9 +31,20 @@ from ._exceptions import (
     SalesQLError,
     SalesQLWarning,
 )
-from ._io import FORMATS, Table, format_of, read_table, write_table
+from ._io import (
+    FORMATS,
+    STREAM_FORMATS,
+    Table,
+    format_of,
+    read_table,
+    scan_lazy,
+    sink_lazy,
+    write_table,
+)
 from ._kinds import KINDS, KindSpec
+from ._presets import PRESET_NAMES
 from ._schema import ExplodeTarget
+from ._validate import age_seconds
 from ._version import __version__
 
 __all__ = ["main"]
@@ -185,6 +197,18 @@ def _add_enrich(commands: Subparsers, spec: KindSpec) -> None:
         "accents right",
     )
     files.add_argument(
+        "--stream", action="store_true",
+        help="for lists beyond memory: read a CSV or Parquet INPUT lazily with polars, "
+        "send its unique queries, and stream the rows to a CSV or Parquet OUTPUT (wide "
+        "output only)",
+    )
+    files.add_argument(
+        "--preset", choices=PRESET_NAMES, default="generic",
+        help="output columns named as a CRM's import expects them (hubspot, salesforce: "
+        "your columns kept, the result columns renamed, one row per input row); generic "
+        "(default): the library's own layout",
+    )
+    files.add_argument(
         "--allow-formulas", action="store_true",
         help="CSV/TSV output: write API values that look like formulas (=..., @..., +SUM...) "
         "as they are, not prefixed with '",
@@ -236,6 +260,9 @@ def _add_sending(command: Any) -> None:
         help=f"do not ask before sending (asked only on a terminal, when the worst case "
         f"is over {C.CLI_CONFIRM_CREDITS:,} credits)",
     )
+    sending.add_argument("--max-age", type=_age, metavar="AGE",
+                         help="send again stored answers fetched more than AGE ago: days, "
+                         "or 90d, 12h, 2w")
     store = sending.add_mutually_exclusive_group()
     store.add_argument("--cache", metavar="PATH",
                        help="result store file (default: see 'cache info')")
@@ -340,6 +367,13 @@ def _days(text: str) -> float:
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more days, got {text!r}")
     return value
+
+
+def _age(text: str) -> float:
+    try:
+        return age_seconds("--max-age", text) or 0.0
+    except InvalidArgumentError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 # -- enrich ----------------------------------------------------------------------------------
@@ -448,11 +482,16 @@ def _enrich(args: argparse.Namespace) -> int:
     spec: KindSpec = args.spec
     mapping = parse_mapping(args.map, spec)
     how, explode = _shape(args)
+    if args.preset != "generic" and how == "long":
+        raise UsageError(f"--preset {args.preset} writes one row per input row: leave out "
+                         "--how long and --explode")
     source = Path(args.input).expanduser()
     output, out_format = _output(args, source)
+    flags = {flag: bool(getattr(args, flag)) for flag in spec.flags}
+    if args.stream:
+        return _enrich_streaming(args, spec, mapping, flags, how, source, output, out_format)
     table = read_table(source, fmt=args.input_format, sheet=args.sheet,
                        header_row=args.header_row)
-    flags = {flag: bool(getattr(args, flag)) for flag in spec.flags}
     try:
         plan = plan_frame(table.frame, spec, mapping, only_missing=args.only_missing,
                           flags=flags)
@@ -466,7 +505,8 @@ def _enrich(args: argparse.Namespace) -> int:
         if not (args.dry_run or args.quiet):
             # What was read and the plan, before any request (stderr: stdout is the report).
             _err("\n\n".join([table.describe(), repr(plan)]))
-        guess = estimate_frame(plan, RunOptions(client=client, cache=cache))
+        guess = estimate_frame(plan, RunOptions(client=client, cache=cache,
+                                                max_age=args.max_age))
         if args.dry_run:
             print(_dry_run_report(table, plan, guess, args.max_credits))
             return EXIT_OK
@@ -476,7 +516,7 @@ def _enrich(args: argparse.Namespace) -> int:
             _say("nothing sent, nothing written")
             return EXIT_ERROR
         options = RunOptions(client=client, cache=cache, max_credits=args.max_credits,
-                             progress=not args.quiet)
+                             progress=not args.quiet, max_age=args.max_age)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
@@ -485,14 +525,16 @@ def _enrich(args: argparse.Namespace) -> int:
             except RunInterrupted as interrupt:
                 partial = write_table(interrupt.partial, output, fmt=out_format,
                                       neutralize_formulas=not args.allow_formulas,
-                                      bom=args.excel_csv)
+                                      bom=args.excel_csv,
+                                      preset=args.preset)
                 _say(f"interrupted: partial output written to {partial} (unsent rows are "
                      "'skipped'); run the same command again to send the rest"
                      + ("" if cache is False else ": answers already received come from "
                         "the result store"))
                 return EXIT_INTERRUPTED
     written = write_table(result.frame, output, fmt=out_format,
-                          neutralize_formulas=not args.allow_formulas, bom=args.excel_csv)
+                          neutralize_formulas=not args.allow_formulas, bom=args.excel_csv,
+                          preset=args.preset)
     print("\n\n".join([table.describe(), repr(plan), str(result.summary),
                        f"wrote {written.resolve()} ({len(result.frame):,} rows)"]))
     return _report_warnings(caught, written, result.summary.skipped, resumable=cache is not False)
@@ -517,6 +559,65 @@ def _confirmed(worst_case: int, yes: bool, threshold: int = C.CLI_CONFIRM_CREDIT
     except (EOFError, KeyboardInterrupt):
         answer = ""
     return answer.strip().lower() in ("y", "yes")
+
+
+def _enrich_streaming(
+    args: argparse.Namespace, spec: KindSpec, mapping: Mapping[str, str | None],
+    flags: dict[str, bool], how: How, source: Path, output: Path, out_format: str,
+) -> int:
+    """``--stream``: the LazyFrame path, from a scanned CSV/Parquet to a streamed output."""
+    from ._enrich import OutputOptions, RunOptions, estimate_frame
+    from ._lazy import plan_lazy, run_lazy
+
+    clash = [name for name, given in (("--sheet", args.sheet), ("--how long", how == "long"),
+                                      ("--preset", args.preset != "generic"),
+                                      ("--header-row", args.header_row),
+                                      ("--excel-csv", args.excel_csv)) if given]
+    if clash:
+        raise UsageError(f"--stream writes wide output as it is: leave out {', '.join(clash)}")
+    if out_format not in STREAM_FORMATS:
+        raise UsageError(f"--stream writes CSV or Parquet, not {out_format}: use a .csv or "
+                         ".parquet output")
+    frame = scan_lazy(source, fmt=args.input_format)
+    cache = _cache_option(args)
+    with _client(args) as client:
+        if args.dry_run:
+            plan = _lazy_plan(plan_lazy, frame, spec, mapping, args.only_missing, flags)
+            guess = estimate_frame(plan, RunOptions(client=client, cache=cache,
+                                                    max_age=args.max_age))
+            print("\n\n".join([f"read {source} lazily (--stream)", repr(plan), str(guess)]))
+            return EXIT_OK
+        options = RunOptions(client=client, cache=cache, max_credits=args.max_credits,
+                             progress=not args.quiet, max_age=args.max_age)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                joined, result = run_lazy(frame, spec, mapping, only_missing=args.only_missing,
+                                          flags=flags, output=OutputOptions(how="wide"),
+                                          options=options)
+            except MappingError as exc:
+                raise MappingError(_cli_mapping_hint(str(exc))) from None
+            except RunInterrupted as interrupt:
+                partial = sink_lazy(interrupt.partial, output, fmt=out_format,
+                                    neutralize_formulas=not args.allow_formulas)
+                _say(f"interrupted: partial output written to {partial} (unsent rows are "
+                     "'skipped'); run the same command again to send the rest")
+                return EXIT_INTERRUPTED
+    written = sink_lazy(joined, output, fmt=out_format,
+                        neutralize_formulas=not args.allow_formulas)
+    distinct = (f"read {source} lazily (--stream): the counts below are of the "
+                f"{result.plan.rows:,} distinct values of the mapped columns")
+    print("\n\n".join([distinct, repr(result.plan), str(result.summary),
+                       f"wrote {written.resolve()} (every input row, in order)"]))
+    return _report_warnings(caught, written, result.summary.skipped, resumable=cache is not False)
+
+
+def _lazy_plan(plan_lazy: Any, frame: Any, spec: KindSpec, mapping: Mapping[str, str | None],
+               only_missing: Any, flags: dict[str, bool]) -> Any:
+    try:
+        return plan_lazy(frame, spec, mapping, only_missing=only_missing, flags=flags)
+    except MappingError as exc:
+        raise MappingError(_cli_mapping_hint(str(exc))) from None
 
 
 def _cli_mapping_hint(message: str) -> str:

@@ -6,6 +6,7 @@ so tests pass a `FakeClock` and assert exact waits without sleeping.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from typing import Protocol
@@ -24,6 +25,10 @@ class Clock(Protocol):
         """Wait ``seconds``."""
         ...
 
+    async def asleep(self, seconds: float) -> None:
+        """Wait ``seconds`` without blocking the event loop (what `AsyncClient` awaits)."""
+        ...
+
 
 class SystemClock:
     """The real clock: `time.monotonic` and `time.sleep`."""
@@ -36,6 +41,10 @@ class SystemClock:
         """Sleep for real."""
         if seconds > 0:
             time.sleep(seconds)
+
+    async def asleep(self, seconds: float) -> None:
+        """`asyncio.sleep` for real."""
+        await asyncio.sleep(max(0.0, seconds))
 
     def __repr__(self) -> str:
         return "SystemClock()"
@@ -79,6 +88,15 @@ class FakeClock:
         with self._lock:
             self.sleeps.append(float(seconds))
             self._now += max(0.0, float(seconds))
+
+    async def asleep(self, seconds: float) -> None:
+        """`sleep`, then let the event loop's other tasks run once.
+
+        The clock moves at once, also under requests other tasks have in flight (real
+        time would let them finish first): a sandbox on this clock counts them later.
+        """
+        self.sleep(seconds)
+        await asyncio.sleep(0)
 
     def advance(self, seconds: float) -> None:
         """Move the clock forward (not recorded as a sleep)."""

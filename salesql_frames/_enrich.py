@@ -8,6 +8,7 @@ the run did.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -17,12 +18,13 @@ from typing import Any
 
 from . import _constants as C
 from . import _validate as V
-from ._assemble import How, assemble, check_shape
+from ._assemble import How, assemble, check_shape, check_top_up
 from ._client import Client, RateLimit
 from ._estimate import Estimate, estimate
 from ._exceptions import InvalidArgumentError, RunInterrupted, RunStoppedError
 from ._frames import DTYPE_BACKENDS, DtypeBackend, Frame, adapt
 from ._kinds import KindSpec
+from ._phones import check_region
 from ._plan import Plan, build_plan
 from ._schema import DEFAULT_WIDTHS, ExplodeTarget, Widths
 from ._send import Outcomes, send
@@ -32,6 +34,7 @@ from ._summary import RunSummary
 __all__ = [
     "Cache",
     "Enrichment",
+    "MaxAge",
     "OutputOptions",
     "RunOptions",
     "Session",
@@ -44,13 +47,17 @@ __all__ = [
 
 #: ``cache=`` takes a path, True/None (the default store), False (none), or a store.
 Cache = bool | str | os.PathLike[str] | ResultStore | None
+#: ``max_age=`` takes a timedelta, a number of days, a string such as "90d", or None.
+MaxAge = datetime.timedelta | float | str | None
 
 
 @dataclass(frozen=True)
 class RunOptions:
     """How to reach the API and how hard to push it (see ``enrich_persons``).
 
-    Checked when made, so a wrong option raises before anything is sent.
+    Checked when made, so a wrong option raises before anything is sent. ``max_age``
+    (a ``timedelta``, a number of days, or ``"90d"``/``"12h"``) is kept as given, and as
+    seconds in ``max_age_seconds``.
     """
 
     client: Client | None = None
@@ -63,8 +70,11 @@ class RunOptions:
     concurrency: int = C.DEFAULT_CONCURRENCY
     progress: bool = True
     strict: bool = False
+    max_age: MaxAge = None
+    max_age_seconds: float | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "max_age_seconds", V.age_seconds("max_age", self.max_age))
         V.instance("client", self.client, Client, "a salesql_frames.Client")
         V.instance("api_key", self.api_key, str, "a str")
         V.instance("base_url", self.base_url, str, "a str")
@@ -103,6 +113,8 @@ class OutputOptions:
         widths: Numbered columns per list, in wide output.
         prefix: Prefix of the result columns.
         dtype_backend: pandas only: ``"numpy_nullable"`` or ``"pyarrow"`` dtypes.
+        default_region: Region (``"US"``) for phones without a country calling code or
+            a known ``country_code``, for their E.164 form; None leaves those null.
     """
 
     how: How = "wide"
@@ -110,8 +122,10 @@ class OutputOptions:
     widths: Widths = DEFAULT_WIDTHS
     prefix: str = C.DEFAULT_PREFIX
     dtype_backend: DtypeBackend = "numpy_nullable"
+    default_region: str | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "default_region", check_region(self.default_region))
         V.text("prefix", self.prefix)
         V.choice("dtype_backend", self.dtype_backend, DTYPE_BACKENDS)
         V.instance("widths", self.widths, Widths, "a Widths")
@@ -125,6 +139,8 @@ class OutputOptions:
                 "has allows_duplicate_labels=False: use how=\"wide\", or "
                 "df.set_flags(allows_duplicate_labels=True)"
             )
+        check_top_up(frame, spec, how=self.how, explode=self.explode, widths=self.widths,
+                     prefix=self.prefix)
 
 
 def widths_of(*, max_emails: object, max_phones: object, max_work: object) -> Widths:
@@ -165,7 +181,7 @@ def plan_frame(
 def estimate_frame(plan: Plan, options: RunOptions) -> Estimate:
     """The dry run of ``plan``: what the store answers, what is left, what it may cost."""
     with session(options) as current:
-        return estimate(plan, current.client, current.store)
+        return estimate(plan, current.client, current.store, max_age=options.max_age_seconds)
 
 
 def run_enrichment(
@@ -196,11 +212,12 @@ def run_enrichment(
             max_credits=options.max_credits,
             progress=options.progress,
             warn=not options.strict,
+            max_age=options.max_age_seconds,
         )
         current.outlive(outcomes.abandoned)
     enriched = assemble(
         adapted, plan, outcomes, how=output.how, explode=output.explode,
-        widths=output.widths, prefix=output.prefix,
+        widths=output.widths, prefix=output.prefix, default_region=output.default_region,
     )
     if outcomes.interrupted:
         raise RunInterrupted(

@@ -20,6 +20,8 @@ class Estimate:
     Attributes:
         plan: The plan (mapping, per-row decisions).
         cached: Unique queries already answered in the result store (free).
+        stale: Unique queries with a stored answer too old to reuse (past its lifetime or
+            ``max_age``): they are sent again, and are part of ``to_send``.
         to_send: Unique queries that would be sent (each one search of the quota).
         requests: Bulk requests that would carry them.
         worst_case_credits: Credits if every query sent came back billable (one each).
@@ -34,6 +36,7 @@ class Estimate:
     worst_case_credits: int
     allowance_left: int | None
     note: str | None = None
+    stale: int = 0
 
     @property
     def rows(self) -> int:
@@ -70,18 +73,27 @@ class Estimate:
             f"worst-case credits   {self.worst_case_credits:>9,}",
             f"allowance left       {allowance:>9}",
         ]
+        if self.stale:  # only then, so a run without stale answers reads as before
+            lines.insert(6, f"stale, sent again    {self.stale:>9,}")
         if self.note:
             lines.append(f"note: {self.note}")
         return "\n".join(lines)
 
 
-def estimate(plan: Plan, client: Client | None, store: ResultStore | None) -> Estimate:
-    """Estimate a plan: store hits, what is left to send, its worst-case cost, credits left."""
+def estimate(
+    plan: Plan, client: Client | None, store: ResultStore | None, *,
+    max_age: float | None = None,
+) -> Estimate:
+    """Estimate a plan: store hits, what is left to send, its worst-case cost, credits left.
+
+    ``max_age`` (seconds): stored answers fetched longer ago count as stale, to send.
+    """
     notes: list[str] = []
     account = client.account if client is not None else None
     if account is None:
         notes.append("no API key: the result store was not checked and the allowance is unknown")
-    cached = len(look_up(plan, store, account))
+    stored = look_up(plan, store, account, max_age=max_age)
+    cached = sum(one.fresh for one in stored.values())
     to_send = plan.unique_queries - cached
     batch = client.pacer.batch_size() if client is not None else C.MAX_BULK_QUERIES
     allowance_left: int | None = None
@@ -93,6 +105,7 @@ def estimate(plan: Plan, client: Client | None, store: ResultStore | None) -> Es
     return Estimate(
         plan=plan,
         cached=cached,
+        stale=len(stored) - cached,
         to_send=to_send,
         requests=math.ceil(to_send / batch) if to_send else 0,
         worst_case_credits=to_send,

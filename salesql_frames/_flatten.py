@@ -30,6 +30,9 @@ import pyarrow.compute as pc
 
 from ._constants import DEFAULT_PREFIX
 from ._decode import decode
+from ._emails import email_flags
+from ._models import RawRecord
+from ._phones import check_region, phone_details
 from ._schema import (
     DEFAULT_WIDTHS,
     LIST_SPECS,
@@ -155,14 +158,26 @@ class _Lists:
         Returns:
             Positions in ``values``; -1 for a row with no such element.
         """
+        tier = 2 - preferred.astype(np.int64) - (preferred | fallback)
+        return self.first_tier(tier, 2)
+
+    def first_tier(self, tiers: IntArray, levels: int) -> IntArray:
+        """Return, per row, its first element of the lowest tier below ``levels``.
+
+        Args:
+            tiers: Per element of ``values``: 0 best, ``levels`` or more never.
+            levels: How many tiers count.
+
+        Returns:
+            Positions in ``values``; -1 for a row with no element of a counted tier.
+        """
         result = np.full(len(self.lengths), -1, dtype=np.int64)
         rows = np.flatnonzero(self.lengths)
         if not rows.size:
             return result
         width = int(self.lengths.max()) + 1
-        tier = 2 - preferred.astype(np.int64) - (preferred | fallback)
-        best = np.minimum.reduceat(tier * width + self.rank, self.starts[rows])
-        found = best < 2 * width
+        best = np.minimum.reduceat(tiers * width + self.rank, self.starts[rows])
+        found = best < levels * width
         rows = rows[found]
         result[rows] = self.starts[rows] + best[found] % width
         return result
@@ -217,11 +232,43 @@ def _best_emails(lists: _Lists) -> tuple[pa.Array, pa.Array]:
     return _pick(lists, emails, work & valid, work), _pick(lists, emails, direct & valid, direct)
 
 
-def _best_phone(lists: _Lists) -> pa.Array:
-    """Return the first phone with ``is_valid`` true, else the first phone."""
+def _best_email(lists: _Lists, is_role: pa.Array) -> pa.Array:
+    """Return the CRM pick: the first email of the best tier, in the API's order.
+
+    Tiers: a Valid non-role Work email, a Valid non-role email, a non-role Work email,
+    a non-role email, any email.
+    """
+    emails = _field(lists.values, ("email",))
+    work = _Folded.of(_field(lists.values, ("type",))).equals(_WORK).astype(np.int64)
+    valid = _Folded.of(_field(lists.values, ("status",))).equals(_VALID).astype(np.int64)
+    role = _to_mask(is_role).astype(np.int64)
+    present = _to_mask(pc.is_valid(emails))
+    tiers = np.where(role, 4, 3 - 2 * valid - work)
+    tiers = np.where(present, tiers, 5)
+    return _take(emails, lists.first_tier(tiers, 5))
+
+
+def _best_phone(lists: _Lists) -> IntArray:
+    """Return the position of the first phone with ``is_valid`` true, else the first."""
     valid = _to_mask(_field(lists.values, ("is_valid",)))
-    anything = np.ones(len(lists.values), dtype=np.bool_)
-    return _pick(lists, _field(lists.values, ("phone",)), valid, anything)
+    present = _to_mask(pc.is_valid(_field(lists.values, ("phone",))))
+    return lists.first(valid & present, present)
+
+
+def _derived(
+    lists: Mapping[ExplodeTarget, _Lists], default_region: str | None
+) -> dict[ExplodeTarget, list[pa.Array]]:
+    """Return the derived element columns of each list (`ListSpec.derived`), in order."""
+    emails, phones = lists["emails"].values, lists["phones"].values
+    return {
+        "emails": list(email_flags(_field(emails, ("email",)))),
+        "phones": list(
+            phone_details(
+                _field(phones, ("phone",)), _field(phones, ("country_code",)), default_region
+            )
+        ),
+        "work_experience": [],
+    }
 
 
 def _blank_to_null(array: pa.Array) -> pa.Array:
@@ -258,20 +305,27 @@ def _counts(lists: _Lists, found: BoolArray) -> pa.Array:
 
 
 def _person_parts(
-    records: pa.StructArray, prefix: str
-) -> tuple[dict[str, pa.Array], dict[ExplodeTarget, _Lists]]:
+    records: pa.StructArray, prefix: str, default_region: str | None = None
+) -> tuple[
+    dict[str, pa.Array], dict[ExplodeTarget, _Lists], dict[ExplodeTarget, list[pa.Array]]
+]:
     """Compute the non-numbered person columns of one chunk.
 
     Args:
         records: A struct array of a `person_record_type`.
         prefix: Column name prefix.
+        default_region: Region for phones without a known ``country_code``.
 
     Returns:
-        The columns by name, and the normalized record lists by record key.
+        The columns by name, the normalized record lists by record key, and the
+        derived element columns of each list (`ListSpec.derived`).
     """
     found = _to_mask(records.is_valid())
     lists = {key: _Lists.of(_field(records, (key,))) for key in LIST_SPECS}
+    derived = _derived(lists, default_region)
     work_email, direct_email = _best_emails(lists["emails"])
+    phone = _best_phone(lists["phones"])
+    e164, line_type = derived["phones"]
     computed: dict[str, pa.Array] = {
         "location": _location(_field(records, ("location",))),
         "organization_name": pc.coalesce(
@@ -279,7 +333,10 @@ def _person_parts(
         ),
         "work_email": work_email,
         "direct_email": direct_email,
-        "phone": _best_phone(lists["phones"]),
+        "phone": _take(_field(lists["phones"].values, ("phone",)), phone),
+        "phone_e164": _take(e164, phone),
+        "phone_line_type": _take(line_type, phone),
+        "best_email": _best_email(lists["emails"], derived["emails"][1]),
         "email_count": _counts(lists["emails"], found),
         "phone_count": _counts(lists["phones"], found),
         "work_experience_count": _counts(lists["work_experience"], found),
@@ -287,7 +344,7 @@ def _person_parts(
     columns: dict[str, pa.Array] = {}
     for suffix, typ, path in PERSON_SCALAR_COLUMNS:
         columns[prefix + suffix] = computed[suffix] if path is None else _field(records, path, typ)
-    return columns, lists
+    return columns, lists, derived
 
 
 def _take_rows(values: pa.Array, rows: pa.Array) -> pa.Array:
@@ -301,14 +358,19 @@ def _take_rows(values: pa.Array, rows: pa.Array) -> pa.Array:
 
 
 def _person_chunk(
-    records: pa.StructArray, widths: Widths, prefix: str, schema: pa.Schema
+    records: pa.StructArray,
+    widths: Widths,
+    prefix: str,
+    schema: pa.Schema,
+    default_region: str | None = None,
 ) -> pa.Table:
-    columns, lists = _person_parts(records, prefix)
+    columns, lists, derived = _person_parts(records, prefix, default_region)
     for key, spec in LIST_SPECS.items():
         if not widths.of(key):
             continue  # the record type may have read only part of this list
         normalized = lists[key]
         flat = [_field(normalized.values, path, typ) for _, typ, path in spec.columns]
+        flat += derived[key]
         for i in range(widths.of(key)):
             positions = normalized.element(i)
             for name, values in zip(spec.wide_names(i + 1, prefix), flat, strict=True):
@@ -341,24 +403,33 @@ def _long_record_type(target: ExplodeTarget) -> pa.StructType:
     return person_record_type(phones=target == "phones", work=target == "work_experience")
 
 
-def _person_table(chunks: Iterable[pa.StructArray], widths: Widths, prefix: str) -> pa.Table:
+def _person_table(
+    chunks: Iterable[pa.StructArray],
+    widths: Widths,
+    prefix: str,
+    default_region: str | None = None,
+) -> pa.Table:
     """Build the wide person table from decoded chunks.
 
     Args:
         chunks: Struct arrays of ``_wide_record_type(widths)``, in item order.
         widths: Numbered column groups per list.
         prefix: Column name prefix.
+        default_region: Region for phones without a known ``country_code`` (checked).
 
     Returns:
         One row per chunk row, schema ``person_schema(widths, prefix)``.
     """
     schema = person_schema(widths, prefix)
-    tables = [_person_chunk(chunk, widths, prefix, schema) for chunk in chunks]
+    tables = [_person_chunk(chunk, widths, prefix, schema, default_region) for chunk in chunks]
     return pa.concat_tables(tables) if tables else schema.empty_table()
 
 
 def _long_person_table(
-    chunks: Iterable[pa.StructArray], target: ExplodeTarget, prefix: str
+    chunks: Iterable[pa.StructArray],
+    target: ExplodeTarget,
+    prefix: str,
+    default_region: str | None = None,
 ) -> tuple[pa.Array, pa.Table]:
     """Build the long person table from decoded chunks.
 
@@ -366,6 +437,7 @@ def _long_person_table(
         chunks: Struct arrays of ``_long_record_type(target)``, in item order.
         target: The list to explode (already checked).
         prefix: Column name prefix.
+        default_region: Region for phones without a known ``country_code`` (checked).
 
     Returns:
         ``(parents, table)`` as `explode_persons` returns them.
@@ -378,7 +450,7 @@ def _long_person_table(
     tables: list[pa.Table] = []
     offset = 0
     for chunk in chunks:
-        columns, lists = _person_parts(chunk, prefix)
+        columns, lists, derived = _person_parts(chunk, prefix, default_region)
         normalized = lists[target]
         rows, positions = _explode_positions(normalized)
         row_index = pa.array(rows, type=pa.int64())
@@ -388,6 +460,7 @@ def _long_person_table(
             _field(normalized.values, path, typ).take(element_index)
             for _, typ, path in spec.columns
         ]
+        arrays += [values.take(element_index) for values in derived[target]]
         tables.append(pa.Table.from_arrays(arrays, schema=schema))
         parents.append(rows + offset)
         offset += len(chunk)
@@ -425,10 +498,11 @@ def _organization_table(chunks: Iterable[pa.StructArray], prefix: str) -> pa.Tab
 
 
 def person_columns(
-    items: Sequence[Mapping[str, Any] | None],
+    items: Sequence[Mapping[str, Any] | RawRecord | None],
     *,
     widths: Widths = DEFAULT_WIDTHS,
     prefix: str = DEFAULT_PREFIX,
+    default_region: str | None = None,
 ) -> pa.Table:
     """Flatten person records into the wide person table, one row per item.
 
@@ -439,19 +513,27 @@ def person_columns(
         widths: Numbered column groups per list; elements past them are left out
             (the ``*_count`` columns show the full lengths).
         prefix: Column name prefix.
+        default_region: Region (``"US"``) for phones written without a country
+            calling code and without a known ``country_code``; None: those get null
+            E.164 forms.
 
     Returns:
         A table with ``len(items)`` rows and schema ``person_schema(widths, prefix)``.
+
+    Raises:
+        InvalidArgumentError: ``default_region`` is not a known region (a ``ValueError``).
     """
+    region = check_region(default_region)
     chunks = decode(items, _wide_record_type(widths), PERSON_ENVELOPE)
-    return _person_table(chunks, widths, prefix)
+    return _person_table(chunks, widths, prefix, region)
 
 
 def explode_persons(
-    items: Sequence[Mapping[str, Any] | None],
+    items: Sequence[Mapping[str, Any] | RawRecord | None],
     *,
     explode: ExplodeTarget,
     prefix: str = DEFAULT_PREFIX,
+    default_region: str | None = None,
 ) -> tuple[pa.Array, pa.Table]:
     """Flatten person records into the long table: one row per element of a list.
 
@@ -464,6 +546,7 @@ def explode_persons(
         explode: The list to explode: ``"emails"``, ``"phones"`` or
             ``"work_experience"``.
         prefix: Column name prefix.
+        default_region: As for `person_columns`.
 
     Returns:
         ``(parents, table)``: ``parents`` is an int64 array giving, per output row,
@@ -474,12 +557,13 @@ def explode_persons(
         InvalidArgumentError: If ``explode`` names no person list (a ``ValueError``).
     """
     target = check_explode(explode)
+    region = check_region(default_region)
     chunks = decode(items, _long_record_type(target), PERSON_ENVELOPE)
-    return _long_person_table(chunks, target, prefix)
+    return _long_person_table(chunks, target, prefix, region)
 
 
 def organization_columns(
-    items: Sequence[Mapping[str, Any] | None], *, prefix: str = DEFAULT_PREFIX
+    items: Sequence[Mapping[str, Any] | RawRecord | None], *, prefix: str = DEFAULT_PREFIX
 ) -> pa.Table:
     """Flatten organization records into the organization table, one row per item.
 

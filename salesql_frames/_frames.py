@@ -7,6 +7,7 @@ label, so duplicate labels and MultiIndexes come back exactly as they went in.
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 import sys
@@ -17,7 +18,7 @@ import pyarrow as pa
 
 from ._exceptions import InvalidArgumentTypeError, MappingError
 
-__all__ = ["DTYPE_BACKENDS", "DtypeBackend", "Frame", "adapt"]
+__all__ = ["DTYPE_BACKENDS", "DtypeBackend", "Frame", "adapt", "is_lazy"]
 
 DtypeBackend = Literal["numpy_nullable", "pyarrow"]
 #: The ``dtype_backend=`` values.
@@ -42,8 +43,16 @@ class Frame(Protocol):
         """The column as an Arrow string array, plus a mask of non-text cells."""
         ...
 
+    def values(self, column: str) -> pa.Array | None:
+        """The column as an Arrow array of its own type, or None if it has none."""
+        ...
+
     def with_results(self, results: pa.Table) -> Any:
-        """The input frame with ``results`` (one row per input row) appended."""
+        """The input frame with ``results`` (one row per input row) appended.
+
+        A result column the input already has (an earlier run's) is replaced where it
+        is; the others are appended.
+        """
         ...
 
     def with_long_results(self, positions: np.ndarray, results: pa.Table) -> Any:
@@ -59,9 +68,19 @@ def adapt(frame: object, dtype_backend: DtypeBackend = "numpy_nullable") -> Fram
     pl = sys.modules.get("polars")
     if pl is not None and isinstance(frame, pl.DataFrame):
         return PolarsFrame(frame)
+    if isinstance(frame, pa.Table):
+        return ArrowFrame(frame)
+    lazy = " (use the function API or lf.salesql for a LazyFrame)" if is_lazy(frame) else ""
     raise InvalidArgumentTypeError(
-        f"expected a pandas or polars DataFrame, got {type(frame).__name__}"
+        "expected a pandas DataFrame, a polars DataFrame or LazyFrame, or a pyarrow.Table, "
+        f"got {type(frame).__name__}{lazy}"
     )
+
+
+def is_lazy(frame: object) -> bool:
+    """Whether ``frame`` is a polars LazyFrame (served by `salesql_frames._lazy`)."""
+    pl = sys.modules.get("polars")
+    return pl is not None and isinstance(frame, pl.LazyFrame)
 
 
 def _is_missing(value: object) -> bool:
@@ -111,11 +130,33 @@ class _Adapter:
         return True
 
     def with_results(self, results: pa.Table) -> Any:
-        return self._beside(self._without(results.column_names), results)
+        out = self._beside(self._without(results.column_names), results)
+        return self._pick(out, self._order(results.column_names))
 
     def with_long_results(self, positions: np.ndarray, results: pa.Table) -> Any:
         left = self._rows(self._without(results.column_names), positions)
-        return self._beside(left, results)
+        out = self._beside(left, results)
+        return self._pick(out, self._order(results.column_names))
+
+    def _order(self, names: list[str]) -> list[int]:
+        """Positions in (input less results) + results: earlier result columns in place.
+
+        Each result column the input had goes back where it was; new ones go at the end.
+        """
+        replaced = set(names)
+        kept = [column for column in self.columns if column not in replaced]
+        at = {name: len(kept) + i for i, name in enumerate(names)}
+        order, left = [], iter(range(len(kept)))
+        for column in self.columns:
+            if column not in replaced:
+                order.append(next(left))
+            elif column in at:  # a repeated name: its result goes where it first was
+                order.append(at.pop(column))
+        return order + sorted(at.values())
+
+    def _pick(self, frame: Any, order: list[int]) -> Any:
+        """``frame``'s columns at positions ``order``."""
+        return frame if order == sorted(order) else frame.iloc[:, order]
 
     def _without(self, names: list[str]) -> Any:
         """The input less the columns in ``names`` (results of an earlier run)."""
@@ -150,13 +191,23 @@ class PandasFrame(_Adapter):
         if isinstance(series, pd.DataFrame):
             raise MappingError(f"column {column!r} appears more than once; rename the duplicates")
         dtype = series.dtype
-        is_arrow_text = isinstance(dtype, pd.ArrowDtype) and (
-            pa.types.is_string(dtype.pyarrow_dtype) or pa.types.is_large_string(dtype.pyarrow_dtype)
-        )
-        if isinstance(dtype, pd.StringDtype) or is_arrow_text:
+        if isinstance(dtype, pd.ArrowDtype):  # every Arrow type, string_view included
+            return arrow_strings(pa.array(series.array))
+        if isinstance(dtype, pd.StringDtype):
             array = pa.array(series.array)
             return array.cast(pa.string()), np.zeros(len(series), dtype=bool)
         return _strings_from_objects(series.to_numpy(dtype=object, na_value=None))
+
+    def values(self, column: str) -> pa.Array | None:
+        import pandas as pd
+
+        series = self.frame[column]
+        if isinstance(series, pd.DataFrame):
+            return None
+        try:
+            return pa.Array.from_pandas(series)
+        except (pa.ArrowException, TypeError, ValueError):
+            return None
 
     def _drop(self, frame: Any, names: list[str]) -> Any:
         return frame.drop(columns=names)
@@ -170,7 +221,11 @@ class PandasFrame(_Adapter):
         mapper = pd.ArrowDtype if self.dtype_backend == "pyarrow" else _nullable_types().get
         appended = results.to_pandas(types_mapper=mapper)
         appended.index = frame.index
-        return pd.concat([frame, appended], axis=1)
+        out = pd.concat([frame, appended], axis=1)
+        out.attrs = copy.deepcopy(self.frame.attrs)  # concat keeps them only when all agree
+        if not isinstance(out.columns, pd.MultiIndex):
+            out.columns.name = self.frame.columns.name
+        return out
 
 
 @functools.cache
@@ -209,8 +264,19 @@ class PolarsFrame(_Adapter):
             bad &= ~series.is_nan().fill_null(False).to_numpy()
         return pa.nulls(len(series), pa.string()), bad
 
+    def values(self, column: str) -> pa.Array | None:
+        import polars as pl
+
+        series = self.frame.get_column(column)
+        if series.dtype == pl.Object:
+            return None
+        return series.to_arrow()
+
     def _drop(self, frame: Any, names: list[str]) -> Any:
         return frame.drop(names)
+
+    def _pick(self, frame: Any, order: list[int]) -> Any:
+        return frame if order == sorted(order) else frame[:, order]
 
     def _rows(self, frame: Any, positions: np.ndarray) -> Any:
         import polars as pl
@@ -223,3 +289,71 @@ class PolarsFrame(_Adapter):
         appended = pl.from_arrow(results)
         assert isinstance(appended, pl.DataFrame)
         return pl.concat([frame, appended], how="horizontal")
+
+
+class ArrowFrame(_Adapter):
+    """pyarrow.Table adapter (DuckDB's ``.arrow()``, ``pyarrow.parquet.read_table``)."""
+
+    @property
+    def height(self) -> int:
+        return int(self.frame.num_rows)
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.frame.column_names)
+
+    def strings(self, column: str) -> tuple[pa.Array, np.ndarray]:
+        if self.frame.column_names.count(column) > 1:
+            raise MappingError(f"column {column!r} appears more than once; rename the duplicates")
+        return arrow_strings(self.frame.column(column))
+
+    def values(self, column: str) -> pa.Array | None:
+        if self.frame.column_names.count(column) > 1:
+            return None
+        return self.frame.column(column).combine_chunks()
+
+    def _drop(self, frame: Any, names: list[str]) -> Any:
+        return frame.drop_columns(names) if names else frame
+
+    def _pick(self, frame: Any, order: list[int]) -> Any:
+        return frame if order == sorted(order) else frame.select(order)
+
+    def _rows(self, frame: Any, positions: np.ndarray) -> Any:
+        return frame.take(pa.array(positions, type=pa.int64()))
+
+    def _beside(self, frame: Any, results: pa.Table) -> Any:
+        for name, column in zip(results.column_names, results.columns, strict=True):
+            frame = frame.append_column(name, column)
+        return frame
+
+
+def arrow_strings(array: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+    """An Arrow column as ``string`` text, and where it holds a value that is not text.
+
+    Every Arrow string type is text (``string``, ``large_string``, ``string_view`` and
+    dictionaries of them); other types give nulls, flagged where a value was present
+    (NaN is missing, not a value).
+    """
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    kind = array.type
+    if pa.types.is_dictionary(kind):
+        array = array.cast(kind.value_type)
+        kind = array.type
+    none = np.zeros(len(array), dtype=bool)
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or is_string_view(kind):
+        return array.cast(pa.string()), none
+    if pa.types.is_null(kind):
+        return pa.nulls(len(array), pa.string()), none
+    bad = np.asarray(array.is_valid(), dtype=bool)
+    if pa.types.is_floating(kind):
+        import pyarrow.compute as pc
+
+        bad &= ~np.asarray(pc.fill_null(pc.is_nan(array), False), dtype=bool)
+    return pa.nulls(len(array), pa.string()), bad
+
+
+def is_string_view(kind: pa.DataType) -> bool:
+    """Whether ``kind`` is Arrow's ``string_view`` (pyarrow 16 and newer have it)."""
+    check = getattr(pa.types, "is_string_view", None)
+    return bool(check(kind)) if check is not None else False

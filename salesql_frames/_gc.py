@@ -14,6 +14,13 @@ def paused_gc() -> Iterator[None]:
     Decoding tens of thousands of JSON records allocates millions of containers, each
     of which triggers collections that find nothing; pausing halves the time. Nothing
     built in the block is cyclic, so nothing is leaked.
+
+    Re-enabling alone would only defer the cost: the first allocation after the block
+    collects the youngest generation, which now holds every container built in it (a
+    0.1-0.2 s pause after decoding 17,000 records). ``freeze()`` + ``unfreeze()`` moves
+    every tracked object to the oldest generation in constant time, so that young
+    collection finds nothing to scan; the oldest generation is collected rarely, and
+    still is.
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -21,4 +28,6 @@ def paused_gc() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()

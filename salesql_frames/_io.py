@@ -28,14 +28,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal, cast
-from xml.etree.ElementTree import ParseError
+from typing import Any, Final, Literal, cast
 
 import numpy as np
 import pandas as pd
 
 from . import _constants as C
 from ._exceptions import SpreadsheetError
+from ._presets import apply_preset
 
 __all__ = [
     "FORMATS",
@@ -324,7 +324,7 @@ def _with_header(raw: pd.DataFrame, index: int) -> pd.DataFrame:
             name = f"{name}.{seen[name]}"
         seen.setdefault(name, 0)
         names.append(name)
-    frame = raw.iloc[index + 1:].reset_index(drop=True)
+    frame: pd.DataFrame = raw.iloc[index + 1:].reset_index(drop=True)
     frame.columns = pd.Index(names, dtype=object)
     return frame
 
@@ -356,6 +356,7 @@ def write_table(
     neutralize_formulas: bool = True,
     prefix: str = C.DEFAULT_PREFIX,
     bom: bool = False,
+    preset: str = "generic",
 ) -> Path:
     """Write ``frame`` (without its index) and return the path written.
 
@@ -370,9 +371,12 @@ def write_table(
         prefix: The result columns' prefix; ``""`` means every column.
         bom: CSV/TSV only: start the file with a UTF-8 byte-order mark, so Excel on
             Windows reads accents (``Zoë``) right.
+        preset: A CRM's column names (`salesql_frames._presets.apply_preset`), applied
+            after the result columns are neutralized.
 
     Raises:
         SpreadsheetError: The format is unknown, or the data does not fit the format.
+        InvalidArgumentError: An unknown preset, or a frame it does not fit.
         OSError: The file cannot be written.
     """
     target = Path(path)
@@ -381,6 +385,7 @@ def write_table(
         raise SpreadsheetError(f"cannot write {target}: folder {target.parent} does not exist")
     if neutralize_formulas and kind in ("csv", "tsv"):
         frame = defuse_formulas(frame, prefix)
+    frame = apply_preset(frame, preset, prefix)
     line_end = _line_end(frame) if kind in ("csv", "tsv") else None
     encoding = "utf-8-sig" if bom else "utf-8"
     with _replacing(target) as temporary:
@@ -547,6 +552,73 @@ def _replacing(target: Path) -> Iterator[Path]:
         temporary.unlink(missing_ok=True)
 
 
+#: The formats `sink_lazy` streams to.
+STREAM_FORMATS: Final = ("csv", "parquet")
+
+
+def scan_lazy(path: str | os.PathLike[str], *, fmt: str | None = None) -> Any:
+    """A polars LazyFrame over a CSV (every cell as text, as `read_table` reads) or Parquet.
+
+    Raises:
+        SpreadsheetError: Another format than CSV or Parquet, or no such file.
+    """
+    import inspect
+
+    import polars as pl
+
+    source = Path(path)
+    kind = format_of(source, fmt, option="--input-format")
+    if kind not in STREAM_FORMATS:
+        raise SpreadsheetError(f"streaming reads CSV or Parquet, not {kind}: convert the "
+                               "file, or leave out --stream")
+    if not source.is_file():
+        raise SpreadsheetError(f"cannot read {source}: no such file")
+    if kind == "parquet":
+        return pl.scan_parquet(source)
+    # Text, as the eager reader keeps it: leading zeros and long IDs as written.
+    text = ({"infer_schema": False} if "infer_schema" in inspect.signature(pl.scan_csv).parameters
+            else {"infer_schema_length": 0})
+    return pl.scan_csv(source, **text)
+
+
+def sink_lazy(
+    frame: Any, path: str | os.PathLike[str], *, fmt: str | None = None,
+    neutralize_formulas: bool = True, prefix: str = C.DEFAULT_PREFIX,
+) -> Path:
+    """Stream a polars LazyFrame to CSV or Parquet, replacing ``path`` atomically.
+
+    The `formula_like` rule of `defuse_formulas` holds, as polars expressions over the
+    ``prefix*`` text columns (CSV only).
+
+    Raises:
+        SpreadsheetError: Another format than CSV or Parquet.
+    """
+    import polars as pl
+
+    target = Path(path)
+    kind = format_of(target, fmt, option="--output-format")
+    if kind not in STREAM_FORMATS:
+        raise SpreadsheetError(f"streaming writes CSV or Parquet, not {kind}: use a .csv or "
+                               ".parquet output")
+    if neutralize_formulas and kind == "csv":
+        schema = frame.collect_schema()
+        frame = frame.with_columns(
+            pl.when(pl.col(name).str.contains(C.FORMULA_START_PATTERN)
+                    & ~pl.col(name).str.contains(C.PHONE_LIKE_PATTERN))
+            .then(pl.lit(C.FORMULA_ESCAPE) + pl.col(name))
+            .otherwise(pl.col(name))
+            .alias(name)
+            for name, dtype in schema.items()
+            if name.startswith(prefix) and dtype == pl.String
+        )
+    with _replacing(target) as temporary:
+        if kind == "csv":
+            frame.sink_csv(temporary)
+        else:
+            frame.sink_parquet(temporary)
+    return target
+
+
 def write_xlsx(frame: pd.DataFrame, path: Path, *, sheet_name: str = "enriched") -> None:
     """Write an XLSX sheet with xlsxwriter: a bold frozen header, a filter, sized columns.
 
@@ -576,7 +648,7 @@ def write_xlsx(frame: pd.DataFrame, path: Path, *, sheet_name: str = "enriched")
                    "datetime": book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})}
         headers = [_excel_text(str(name)) for name in frame.columns]
         values = [_excel_values(frame.iloc[:, i]) for i in range(columns)]
-        styles = [formats.get(_date_kind(column)) for column in values]
+        styles = [formats.get(_date_kind(column) or "") for column in values]
         for i, (header, column) in enumerate(zip(headers, values, strict=True)):
             # xlsxwriter stores a width's cell padding (about 0.7) on top of it.
             width = min(MAX_COLUMN_WIDTH - 1, _display_width(header, column[:_WIDTH_SAMPLE]) + 1)
@@ -619,7 +691,7 @@ def _cell_writer(sheet: Any, column: list[Any], style: Any) -> Any:
 
 
 def _sheet_title(name: str) -> str:
-    """A sheet name Excel accepts: at most 31 characters, none of ``[]:*?/\\``."""
+    r"""A sheet name Excel accepts: at most 31 characters, none of ``[]:*?/\``."""
     return re.sub(r"[\[\]:*?/\\]", "_", name)[:31] or "Sheet1"
 
 
@@ -730,7 +802,7 @@ def read_spreadsheet(
 def write_spreadsheet(
     frame: Any, path: str | os.PathLike[str], *, format: str | None = None,
     sheet_name: str = "enriched", neutralize_formulas: bool = True,
-    prefix: str = C.DEFAULT_PREFIX, bom: bool = False,
+    prefix: str = C.DEFAULT_PREFIX, bom: bool = False, preset: str = "generic",
 ) -> Path:
     """Write an enriched frame (pandas or polars) where Excel and others can open it.
 
@@ -750,6 +822,9 @@ def write_spreadsheet(
         prefix: The result columns' prefix, as given to ``enrich_*``: only columns
             whose name starts with it are neutralized (``""``: every column).
         bom: CSV/TSV only: write a UTF-8 byte-order mark first, for Excel on Windows.
+        preset: ``"generic"`` (the library's layout), ``"hubspot"`` or ``"salesforce"``:
+            the result columns under the names that CRM's import maps on its own, your
+            own columns kept (see `salesql_frames._presets.apply_preset`).
 
     Returns:
         The path written.
@@ -772,4 +847,5 @@ def write_spreadsheet(
             raise SpreadsheetError(f"expected a pandas or polars DataFrame, got {type(frame)}")
         frame = to_pandas()
     return write_table(frame, path, fmt=format, sheet_name=sheet_name,
-                       neutralize_formulas=neutralize_formulas, prefix=prefix, bom=bom)
+                       neutralize_formulas=neutralize_formulas, prefix=prefix, bom=bom,
+                       preset=preset)

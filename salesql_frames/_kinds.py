@@ -14,13 +14,17 @@ from typing import Final
 import pyarrow as pa
 
 from ._canonical import (
+    ORGANIZATION_PAGES,
+    PERSON_PAGES,
     canonical_domain,
-    canonical_linkedin_url,
     canonical_name,
     canonical_organization_name,
+    domain_problem,
+    linkedin_problem,
+    linkedin_url_of,
 )
 from ._flatten import explode_persons, organization_columns, person_columns
-from ._models import Query, Record
+from ._models import Item, Query, Record
 from ._schema import (
     EXPLODE_TARGETS,
     ORGANIZATION_ENVELOPE,
@@ -32,9 +36,12 @@ from ._schema import (
 __all__ = ["KINDS", "ORGANIZATION", "PERSON", "KindSpec", "dedupe_key"]
 
 #: Wide flatten: answer items -> one output row per item.
-WideFlatten = Callable[[Sequence[Record | None], Widths, str], pa.Table]
+#: The last argument is the default phone region (`salesql_frames._phones`), or None.
+WideFlatten = Callable[[Sequence[Item | None], Widths, str, "str | None"], pa.Table]
 #: Long flatten: answer items -> (parent item per row, one output row per list element).
-LongFlatten = Callable[[Sequence[Record | None], ExplodeTarget, str], "tuple[pa.Array, pa.Table]"]
+LongFlatten = Callable[
+    [Sequence[Item | None], ExplodeTarget, str, "str | None"], "tuple[pa.Array, pa.Table]"
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,8 +62,14 @@ class KindSpec:
         mapping_example: How to name columns, for error messages.
         headers: Per parameter, the normalized spreadsheet headers that map to it,
             most specific first.
-        canonical: Per parameter, its canonicalizer (also the dedupe form).
-        unusable: Per parameter, what is wrong with a cell that does not canonicalize.
+        canonical: Per parameter, its canonicalizer (also the dedupe form); None for a
+            cell that makes no trustworthy query (a LinkedIn URL of another kind's page,
+            a free-mail domain, ...).
+        unusable: Per parameter, why a cell does not canonicalize (cell -> reason).
+        linkedin_anywhere: A LinkedIn URL of this kind's pages in any mapped column is
+            used as ``linkedin_url`` (a company page in a "Website" column).
+        several: Parameters whose cells may hold several values (the first usable one
+            is sent; the plan counts such cells).
         identity: The dedupe key of one canonical query, without kind and flags.
         billable: Whether a found record may have cost a credit.
         wide: Flattens answers into the wide output table.
@@ -80,7 +93,7 @@ class KindSpec:
     mapping_example: str
     headers: Mapping[str, tuple[str, ...]] = field(repr=False)
     canonical: Mapping[str, Callable[[str], str | None]] = field(repr=False)
-    unusable: Mapping[str, str] = field(repr=False)
+    unusable: Mapping[str, Callable[[str], str]] = field(repr=False)
     identity: Callable[[Query], str] = field(repr=False)
     billable: Callable[[Record], bool] = field(repr=False)
     wide: WideFlatten = field(repr=False)
@@ -90,6 +103,8 @@ class KindSpec:
     flag_help: Mapping[str, str] = field(default_factory=dict, repr=False)
     header_examples: str = ""
     cli_examples: tuple[str, ...] = ()
+    linkedin_anywhere: bool = False
+    several: tuple[str, ...] = ("organization_domain",)
 
 
 def _casefold(value: object) -> str:
@@ -134,18 +149,22 @@ def _organization_billable(record: Record) -> bool:
     return True
 
 
-def _person_wide(items: Sequence[Record | None], widths: Widths, prefix: str) -> pa.Table:
-    return person_columns(items, widths=widths, prefix=prefix)
+def _person_wide(
+    items: Sequence[Item | None], widths: Widths, prefix: str, region: str | None = None
+) -> pa.Table:
+    return person_columns(items, widths=widths, prefix=prefix, default_region=region)
 
 
-def _organization_wide(items: Sequence[Record | None], widths: Widths, prefix: str) -> pa.Table:
+def _organization_wide(
+    items: Sequence[Item | None], widths: Widths, prefix: str, region: str | None = None
+) -> pa.Table:
     return organization_columns(items, prefix=prefix)
 
 
 def _person_long(
-    items: Sequence[Record | None], explode: ExplodeTarget, prefix: str
+    items: Sequence[Item | None], explode: ExplodeTarget, prefix: str, region: str | None = None
 ) -> tuple[pa.Array, pa.Table]:
-    return explode_persons(items, explode=explode, prefix=prefix)
+    return explode_persons(items, explode=explode, prefix=prefix, default_region=region)
 
 
 _DOMAIN_HEADERS: Final = (
@@ -156,10 +175,8 @@ _ORGANIZATION_NAME_HEADERS: Final = (
     "organizationname", "companyname", "company", "organization", "organisation",
     "organisationname", "accountname",
 )
-_UNUSABLE: Final = {
-    "linkedin_url": "is not a LinkedIn URL",
-    "organization_domain": "is not a domain, URL or email address",
-}
+_PERSON_URL: Final = linkedin_url_of(PERSON_PAGES)
+_ORGANIZATION_URL: Final = linkedin_url_of(ORGANIZATION_PAGES)
 
 PERSON: Final = KindSpec(
     name="person",
@@ -210,14 +227,17 @@ PERSON: Final = KindSpec(
         ),
     },
     canonical={
-        "linkedin_url": canonical_linkedin_url,
+        "linkedin_url": _PERSON_URL,
         "first_name": canonical_name,
         "last_name": canonical_name,
         "full_name": canonical_name,
         "organization_name": canonical_organization_name,
         "organization_domain": canonical_domain,
     },
-    unusable=_UNUSABLE,
+    unusable={
+        "linkedin_url": linkedin_problem("a person's profile (linkedin.com/in/...)"),
+        "organization_domain": domain_problem,
+    },
     identity=_person_identity,
     billable=_person_billable,
     wide=_person_wide,
@@ -261,11 +281,15 @@ ORGANIZATION: Final = KindSpec(
         "organization_domain": (*_DOMAIN_HEADERS, "web", "homepage", "url"),
     },
     canonical={
-        "linkedin_url": canonical_linkedin_url,
+        "linkedin_url": _ORGANIZATION_URL,
         "organization_name": canonical_organization_name,
         "organization_domain": canonical_domain,
     },
-    unusable=_UNUSABLE,
+    unusable={
+        "linkedin_url": linkedin_problem(
+            "an organization's page (linkedin.com/company/..., /school/, /showcase/)"),
+        "organization_domain": domain_problem,
+    },
     identity=_linkedin_or(_organization_identity),
     billable=_organization_billable,
     wide=_organization_wide,
@@ -277,6 +301,7 @@ ORGANIZATION: Final = KindSpec(
         "accounts.xlsx -o enriched.xlsx --only-missing Industry",
         "accounts.xlsx -o try.xlsx --sandbox",
     ),
+    linkedin_anywhere=True,
 )
 
 #: Every kind, by name.

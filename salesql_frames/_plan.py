@@ -8,7 +8,8 @@ status (``invalid_input`` with the reason, or ``skipped``) here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import _constants as C
+from ._canonical import several_values
 from ._canonical_series import map_unique
 from ._exceptions import MappingError
 from ._frames import Frame
@@ -41,6 +43,9 @@ class Plan:
         row_status: Per row, a status decided locally (``invalid_input``/``skipped``),
             or None for rows whose query is sent.
         row_error: Per row, why it is not sent, or None.
+        remarks: What the plan did with the cells that a reader should know, one
+            sentence each (cells holding several values, LinkedIn pages found in
+            another column).
     """
 
     spec: KindSpec = field(repr=False)
@@ -51,6 +56,7 @@ class Plan:
     row_query: np.ndarray = field(repr=False)
     row_status: list[str | None] = field(repr=False)
     row_error: list[str | None] = field(repr=False)
+    remarks: tuple[str, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -85,6 +91,7 @@ class Plan:
             f"{self.invalid_rows:,} invalid, {self.skipped_rows:,} skipped",
         ]
         lines += [f"  {param:<20} <- {column!r}" for param, column in self.mapping.items()]
+        lines += [f"  note: {remark}" for remark in self.remarks]
         return "\n".join(lines)
 
 
@@ -110,26 +117,29 @@ def build_plan(
     """
     mapping = resolve_mapping(frame.columns, spec, explicit)
     n = frame.height
-    values: dict[str, list[str | None]] = {}
+    values: dict[str, pa.Array] = {}
     filled: dict[str, np.ndarray] = {}
     notes: dict[int, list[str]] = {}
+    raws: dict[str, pa.Array] = {}
     for param, column in mapping.items():
         raw, not_text = frame.strings(column)
+        raws[column] = raw
         clean = _sendable(map_unique(raw, spec.canonical[param]), column, notes)
-        values[param] = clean.to_pylist()
+        values[param] = clean
         filled[param] = np.asarray(clean.is_valid(), dtype=bool)
         for bad in np.flatnonzero(not_text).tolist():
             notes.setdefault(bad, []).append(f"{column!r} is not text")
         if param in spec.unusable:
-            unusable = np.asarray(raw.is_valid(), dtype=bool) & ~filled[param]
-            texts = raw.to_pylist()
-            for bad in np.flatnonzero(unusable).tolist():
-                text = texts[bad]
+            unusable = np.flatnonzero(np.asarray(raw.is_valid(), dtype=bool) & ~filled[param])
+            texts = raw.take(pa.array(unusable, type=pa.int64())).to_pylist()
+            why = _memo(spec.unusable[param])
+            for bad, text in zip(unusable.tolist(), texts, strict=True):
                 said = notes.get(bad, [])
                 if text and text.strip() and not any(n.startswith(column) for n in said):
-                    notes.setdefault(bad, []).append(
-                        f"{column} {_shown(text)} {spec.unusable[param]}"
-                    )
+                    notes.setdefault(bad, []).append(f"{column} {_shown(text)} {why(text)}")
+    remarks = _several(spec, mapping, raws)
+    if spec.linkedin_anywhere:
+        remarks += _linkedin_anywhere(spec, mapping, raws, values, filled)
 
     skip_reason = _skip_mask(frame, only_missing)
     skipped = np.array([r is not None for r in skip_reason], dtype=bool) if skip_reason \
@@ -145,31 +155,139 @@ def build_plan(
             choice[mask] = number
 
     set_flags: Query = {name: True for name, on in (flags or {}).items() if on}
+    queries, keys, row_query = _dedupe(spec, values, choice, set_flags)
+    row_status: list[str | None] = [None] * n
+    row_error: list[str | None] = [None] * n
+    for i in np.flatnonzero(skipped).tolist():
+        row_status[i], row_error[i] = C.STATUS_SKIPPED, skip_reason[i] if skip_reason else None
+    invalid = np.flatnonzero((choice < 0) & ~skipped)
+    if len(invalid):
+        # The reason names what the row has: one text per pattern of filled parameters.
+        names = list(values)
+        has = np.stack([filled[name][invalid] for name in names], axis=1)
+        patterns, pattern_of = np.unique(has, axis=0, return_inverse=True)
+        reasons = [
+            missing_reason({name: "x" for name, on in zip(names, row, strict=True) if on}, spec)
+            for row in patterns.tolist()
+        ]
+        for i, pattern in zip(invalid.tolist(), pattern_of.reshape(-1).tolist(), strict=True):
+            reason = reasons[pattern]
+            if i in notes:
+                reason = "; ".join(notes[i]) + "; " + reason
+            row_status[i], row_error[i] = C.STATUS_INVALID, reason
+    return Plan(spec, mapping, n, queries, keys, row_query, row_status, row_error,
+                tuple(remarks))
+
+
+def _dedupe(
+    spec: KindSpec, values: Mapping[str, pa.Array], choice: np.ndarray, set_flags: Query
+) -> tuple[list[Query], list[str], np.ndarray]:
+    """The unique queries in first-seen row order, their keys, and each row's query.
+
+    Rows are grouped by their canonical values with Arrow's hash encoding, so Python
+    builds one query and one dedupe key per distinct combination of values, not per
+    row. Combinations with one key (``ADA`` and ``ada``; a full name and the same first
+    + last name) share the query of the first row that has it.
+    """
+    first_rows: list[np.ndarray] = []  # per group: the first row of each combination
+    combo_queries: list[Query] = []
+    combo_rows: list[tuple[np.ndarray, np.ndarray]] = []  # (rows, combination per row)
+    for number, group in enumerate(spec.groups):
+        rows = np.flatnonzero(choice == number)
+        if not len(rows):
+            continue
+        taken = pa.array(rows, type=pa.int64())
+        columns = [values[name].take(taken) for name in group]
+        combo = _codes(columns[0])
+        for column in columns[1:]:
+            combo = _codes(pa.array(combo * (len(rows) + 1) + _codes(column)))
+        # Codes count up in order of first appearance: a first row is where the
+        # running maximum grows.
+        grows = np.diff(np.maximum.accumulate(combo), prepend=-1) > 0
+        first = np.flatnonzero(grows)
+        at_first = pa.array(first, type=pa.int64())
+        cells = [column.take(at_first).to_pylist() for column in columns]
+        combo_rows.append((rows, combo + len(combo_queries)))
+        first_rows.append(rows[first])
+        combo_queries += [{**dict(zip(group, combo_values, strict=True)), **set_flags}
+                          for combo_values in zip(*cells, strict=True)]
     by_key: dict[str, int] = {}
     queries: list[Query] = []
     keys: list[str] = []
-    row_query = np.full(n, -1, dtype=np.int64)
-    row_status: list[str | None] = [None] * n
-    row_error: list[str | None] = [None] * n
-    for i in np.flatnonzero(choice >= 0).tolist():
-        query: Query = {name: values[name][i] for name in kind_groups[choice[i]]}
-        query.update(set_flags)
+    position_of = np.empty(len(combo_queries), dtype=np.int64)
+    starts = np.concatenate(first_rows) if first_rows else np.empty(0, dtype=np.int64)
+    for combo_number in np.argsort(starts, kind="stable").tolist():
+        query = combo_queries[combo_number]
         key = dedupe_key(spec, query)
-        position = by_key.get(key)
-        if position is None:
-            position = by_key[key] = len(queries)
+        position = by_key.setdefault(key, len(queries))
+        if position == len(queries):
             queries.append(query)
             keys.append(key)
-        row_query[i] = position
-    for i in np.flatnonzero(skipped).tolist():
-        row_status[i], row_error[i] = C.STATUS_SKIPPED, skip_reason[i] if skip_reason else None
-    for i in np.flatnonzero((choice < 0) & ~skipped).tolist():
-        row = {name: column[i] for name, column in values.items() if column[i] is not None}
-        reason = missing_reason(row, spec)
-        if i in notes:
-            reason = "; ".join(notes[i]) + "; " + reason
-        row_status[i], row_error[i] = C.STATUS_INVALID, reason
-    return Plan(spec, mapping, n, queries, keys, row_query, row_status, row_error)
+        position_of[combo_number] = position
+    row_query = np.full(len(choice), -1, dtype=np.int64)
+    for rows, combo in combo_rows:
+        row_query[rows] = position_of[combo]
+    return queries, keys, row_query
+
+
+def _memo(fn: Callable[[str], str]) -> Callable[[str], str]:
+    """``fn`` computed once per distinct cell (a reason repeats on many rows)."""
+    return functools.cache(fn)
+
+
+def _several(spec: KindSpec, mapping: Mapping[str, str], raws: Mapping[str, pa.Array]) -> list[str]:
+    """The remark on cells that hold several addresses or domains, if any do."""
+    remarks = []
+    for param in spec.several:
+        column = mapping.get(param)
+        if column is None:
+            continue
+        count = map_unique(raws[column], _several_mark).null_count
+        count = len(raws[column]) - count
+        if count:
+            cells = "cell holds" if count == 1 else "cells hold"
+            remarks.append(f"{count:,} {column!r} {cells} several values: the first usable "
+                           "one is sent")
+    return remarks
+
+
+def _several_mark(value: str) -> str | None:
+    return "" if several_values(value) else None
+
+
+def _linkedin_anywhere(
+    spec: KindSpec, mapping: Mapping[str, str], raws: Mapping[str, pa.Array],
+    values: dict[str, pa.Array], filled: dict[str, np.ndarray],
+) -> list[str]:
+    """Fill ``linkedin_url`` from LinkedIn pages of the kind found in other mapped columns.
+
+    A company page in a "Website" column names the company exactly (its domain would be
+    LinkedIn's): it is sent as the ``linkedin_url`` of rows that have none.
+    """
+    remarks = []
+    canonical = spec.canonical["linkedin_url"]
+    for param, column in mapping.items():
+        if param == "linkedin_url":
+            continue
+        found = map_unique(raws[column], canonical)
+        have = filled.get("linkedin_url")
+        use = np.asarray(found.is_valid(), dtype=bool)
+        if have is not None:
+            use &= ~have
+        if not use.any():
+            continue
+        current = values.get("linkedin_url", pa.nulls(len(found), pa.string()))
+        values["linkedin_url"] = pc.if_else(pa.array(use), found, current.cast(found.type))
+        filled["linkedin_url"] = use if have is None else have | use
+        count = int(use.sum())
+        pages = "LinkedIn page" if count == 1 else "LinkedIn pages"
+        remarks.append(f"{count:,} {pages} in {column!r} sent as linkedin_url")
+    return remarks
+
+
+def _codes(array: pa.Array) -> np.ndarray:
+    """Per element, the number of its distinct value, counted in order of first appearance."""
+    return np.asarray(array.dictionary_encode().indices, dtype=np.int64)
 
 
 def _shown(text: str) -> str:

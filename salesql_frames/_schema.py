@@ -17,10 +17,12 @@ schema live here:
 Column layout of the wide person table (``p`` is the prefix)::
 
     scalars      p+uuid ... p+organization_type        (PERSON_SCALAR_COLUMNS)
-    best picks   p+work_email, p+direct_email, p+phone
+    best picks   p+work_email, p+direct_email, p+phone, p+phone_e164, p+phone_line_type,
+                 p+best_email
     counts       p+email_count, p+phone_count, p+work_experience_count
-    numbered     p+email_{i}, p+email_{i}_type, p+email_{i}_status         i in 1..emails
-                 p+phone_{i}, ..._type, ..._country_code, ..._is_valid       i in 1..phones
+    numbered     p+email_{i}, ..._type, ..._status, ..._is_free, ..._is_role i in 1..emails
+                 p+phone_{i}, ..._type, ..._country_code, ..._is_valid,
+                 ..._e164, ..._line_type                                     i in 1..phones
                  p+work_{i}_title, ..._organization_name,
                  ..._organization_domain, ..._start, ..._end, ..._is_current i in 1..work
 
@@ -144,8 +146,9 @@ WORK_TYPE: Final = pa.struct(
 )
 
 #: Reduced list element types, read when a list is neither numbered nor exploded:
-#: the phone best pick needs only these two fields, the work count only the entries.
-PHONE_PICK_TYPE: Final = pa.struct([("phone", STR), ("is_valid", BOOL)])
+#: the phone best pick (and its E.164 form) needs only these fields, the work count
+#: only the entries.
+PHONE_PICK_TYPE: Final = pa.struct([("phone", STR), ("country_code", STR), ("is_valid", BOOL)])
 WORK_COUNT_TYPE: Final = pa.struct([("title", STR)])
 
 
@@ -228,6 +231,9 @@ PERSON_SCALAR_COLUMNS: Final[tuple[tuple[str, pa.DataType, tuple[str, ...] | Non
     ("work_email", STR, None),
     ("direct_email", STR, None),
     ("phone", STR, None),
+    ("phone_e164", STR, None),
+    ("phone_line_type", STR, None),
+    ("best_email", STR, None),
     # counts: 0 for a found record without the list, null for a null row
     ("email_count", INT, None),
     ("phone_count", INT, None),
@@ -263,19 +269,27 @@ class ListSpec:
         base: Column stem (``"email"``): wide columns are ``{base}_{i}{suffix}``,
             long ones ``{base}{suffix}``.
         columns: (suffix, type, path inside one list element) per column.
+        derived: (suffix, type) per column computed from an element's fields (the
+            E.164 phone, the email flags), after ``columns``.
     """
 
     field: ExplodeTarget
     base: str
     columns: tuple[tuple[str, pa.DataType, tuple[str, ...]], ...]
+    derived: tuple[tuple[str, pa.DataType], ...] = ()
+
+    @property
+    def outputs(self) -> list[tuple[str, pa.DataType]]:
+        """Return (suffix, type) of every column, read then derived."""
+        return [(suffix, typ) for suffix, typ, _ in self.columns] + list(self.derived)
 
     def wide_names(self, i: int, prefix: str) -> list[str]:
         """Return the numbered column names for element ``i`` (1-based)."""
-        return [f"{prefix}{self.base}_{i}{suffix}" for suffix, _, _ in self.columns]
+        return [f"{prefix}{self.base}_{i}{suffix}" for suffix, _ in self.outputs]
 
     def long_names(self, prefix: str) -> list[str]:
         """Return the exploded column names."""
-        return [f"{prefix}{self.base}{suffix}" for suffix, _, _ in self.columns]
+        return [f"{prefix}{self.base}{suffix}" for suffix, _ in self.outputs]
 
 
 LIST_SPECS: Final[dict[ExplodeTarget, ListSpec]] = {
@@ -283,6 +297,7 @@ LIST_SPECS: Final[dict[ExplodeTarget, ListSpec]] = {
         "emails",
         "email",
         (("", STR, ("email",)), ("_type", STR, ("type",)), ("_status", STR, ("status",))),
+        (("_is_free", BOOL), ("_is_role", BOOL)),
     ),
     "phones": ListSpec(
         "phones",
@@ -293,6 +308,7 @@ LIST_SPECS: Final[dict[ExplodeTarget, ListSpec]] = {
             ("_country_code", STR, ("country_code",)),
             ("_is_valid", BOOL, ("is_valid",)),
         ),
+        (("_e164", STR), ("_line_type", STR)),
     ),
     "work_experience": ListSpec(
         "work_experience",
@@ -392,7 +408,7 @@ def person_schema(widths: Widths = DEFAULT_WIDTHS, prefix: str = DEFAULT_PREFIX)
         for i in range(1, widths.of(spec.field) + 1):
             names = spec.wide_names(i, prefix)
             fields.extend(
-                pa.field(name, typ) for name, (_, typ, _) in zip(names, spec.columns, strict=True)
+                pa.field(name, typ) for name, (_, typ) in zip(names, spec.outputs, strict=True)
             )
     return pa.schema(fields)
 
@@ -455,7 +471,7 @@ def long_person_schema(explode: ExplodeTarget, prefix: str = DEFAULT_PREFIX) -> 
     spec = LIST_SPECS[check_explode(explode)]
     item_fields = [
         pa.field(name, typ)
-        for name, (_, typ, _) in zip(spec.long_names(prefix), spec.columns, strict=True)
+        for name, (_, typ) in zip(spec.long_names(prefix), spec.outputs, strict=True)
     ]
     item_names = {f.name for f in item_fields}
     fields = [f for f in person_scalar_fields(prefix) if f.name not in item_names]

@@ -18,6 +18,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
+import sys
 import threading
 import time
 import warnings
@@ -46,12 +48,12 @@ from ._exceptions import (
     StoreError,
     StoreWarning,
 )
-from ._models import Record
+from ._models import Item, Record
 from ._plan import Plan
 from ._progress import Progress
-from ._store import ResultStore, new_owner
+from ._store import ResultStore, Stored, new_owner
 
-__all__ = ["Outcomes", "classify", "look_up", "row_outcomes", "send"]
+__all__ = ["Outcomes", "classify", "look_up", "row_outcomes", "send", "wall_clock"]
 
 logger = logging.getLogger(C.LOGGER_NAME)
 
@@ -60,7 +62,8 @@ class Outcomes:
     """What came back for each unique query of a plan.
 
     Attributes:
-        items: Per query: the record when found, else None.
+        items: Per query: the record when found (a `RawRecord` from the store, decoded
+            when it is flattened), else None.
         status: Per query: found / not_found / error / skipped.
         error: Per query: why it is an error or was skipped, else None.
         cached: Queries answered from the result store.
@@ -69,6 +72,8 @@ class Outcomes:
             phone; every organization found).
         credits_possible: Credits possibly charged besides: the worst case of batches
             whose outcome is unknown (lost, timed out, malformed, misaligned).
+        fetched_at: Per query: when its answer was fetched (seconds since the epoch; from
+            the store, or when it arrived), None for queries without an answer.
         stopped: Why the run stopped early, if it did.
         stop_warning: The warning category for ``stopped``.
         interrupted: The run ended on Ctrl-C.
@@ -76,13 +81,14 @@ class Outcomes:
             answer if it arrives, so the store and the client must outlive them.
     """
 
-    items: list[Record | None]
+    items: list[Item | None]
     status: list[str]
     error: list[str | None]
     cached: int = 0
     sent: int = 0
     credits_used: int = 0
     credits_possible: int = 0
+    fetched_at: list[float | None] = field(default_factory=list)
     stopped: str | None = None
     stop_warning: type[Warning] = RunStoppedWarning
     interrupted: bool = False
@@ -93,9 +99,14 @@ class Outcomes:
         """Outcomes where nothing was sent yet."""
         return cls([None] * size, [C.STATUS_SKIPPED] * size, [None] * size)
 
-    def record(self, position: int, item: Record | None, status: str, error: str | None) -> None:
-        """Set one query's outcome."""
+    def record(self, position: int, item: Item | None, status: str, error: str | None,
+               fetched_at: float | None = None) -> None:
+        """Set one query's outcome (``fetched_at``: when its answer was fetched)."""
         self.items[position], self.status[position], self.error[position] = item, status, error
+        self.fetched_at[position] = fetched_at
+
+    def __post_init__(self) -> None:
+        self.fetched_at += [None] * (len(self.items) - len(self.fetched_at))
 
 
 def classify(item: Record) -> tuple[str, str | None]:
@@ -114,13 +125,20 @@ def store_keys(plan: Plan, account: str | None) -> list[str]:
     return [f"{account}|{key}" for key in plan.keys]
 
 
-def look_up(plan: Plan, store: ResultStore | None, account: str | None) -> dict[int, Record | None]:
-    """Stored answers by query position: record, or None for a stored not-found."""
+def look_up(
+    plan: Plan, store: ResultStore | None, account: str | None, *, max_age: float | None = None
+) -> dict[int, Stored]:
+    """Stored answers by query position, fresh or stale (see `Stored.fresh`)."""
     if store is None or account is None or not plan.queries:
         return {}
     keys = store_keys(plan, account)
-    stored = store.get_many(keys)
+    stored = store.look_up(keys, max_age=max_age, raw=True)
     return {position: stored[key] for position, key in enumerate(keys) if key in stored}
+
+
+def wall_clock(store: ResultStore | None) -> Callable[[], float]:
+    """What answers are dated by: the store's clock (so tests inject it), else the system's."""
+    return store.now if store is not None else time.time
 
 
 @dataclass
@@ -131,6 +149,8 @@ class _Batch:
     worst: int = 0
     resent: bool = False
     delay: float = 0.0
+    #: When its answer arrived (seconds since the epoch), set by the worker.
+    answered_at: float | None = None
 
 
 def _start(
@@ -158,6 +178,7 @@ class _Run:
     store: ResultStore | None
     ledger: Ledger
     bar: Progress
+    max_age: float | None = None
     account: str | None = None
     keys: list[str] = field(default_factory=list)
     outcomes: Outcomes = field(default_factory=lambda: Outcomes.empty(0))
@@ -177,12 +198,15 @@ class _Run:
     #: Answers a failed store write left in memory; stored with the next batch's.
     unstored: list[tuple[str, Record | None]] = field(default_factory=list)
     _keep_lock: threading.Lock = field(default_factory=threading.Lock)
+    #: The wall clock answers are dated by (`wall_clock`).
+    now: Callable[[], float] = time.time
 
     def __post_init__(self) -> None:
         self.account = self.client.account
         self.keys = store_keys(self.plan, self.account)
         self.outcomes = Outcomes.empty(self.plan.unique_queries)
         self.owner = new_owner()
+        self.now = wall_clock(self.store)
 
     @property
     def shared(self) -> ResultStore | None:
@@ -218,6 +242,7 @@ class _Run:
         if batch.delay:
             self.client.clock.sleep(batch.delay)
         answers = send_batch(self.client, self.plan.spec, queries, resend_unknown=False)
+        batch.answered_at = self.now()
         self.keep(batch, answers)
         return answers
 
@@ -238,7 +263,8 @@ class _Run:
         with self._keep_lock:
             keep, self.unstored = self.unstored + keep, []
             try:
-                store.put_many(self.account, self.plan.spec.name, keep)
+                store.put_many(self.account, self.plan.spec.name, keep,
+                               fetched_at=batch.answered_at)
             except Exception as exc:  # the answers are paid for: keep them in memory
                 self.unstored = keep
                 self.note_store_failure(store, exc)
@@ -278,13 +304,13 @@ class _Run:
             return positions
         by_key = {self.keys[j]: j for j in positions}
         try:
-            claim = store.claim(list(by_key), owner=self.owner)
+            claim = store.claim(list(by_key), owner=self.owner, max_age=self.max_age, raw=True)
         except StoreError as exc:
             self.store_failed(exc)
             return positions
         for key, item in claim.answered.items():
             status = C.STATUS_FOUND if item is not None else C.STATUS_NOT_FOUND
-            self.outcomes.record(by_key[key], item, status, None)
+            self.outcomes.record(by_key[key], item, status, None, claim.answered_at.get(key))
         self.outcomes.cached += len(claim.answered)
         self.bar.advance(len(claim.answered), cached=len(claim.answered))
         self.busy.extend(by_key[key] for key in claim.busy)
@@ -318,7 +344,8 @@ class _Run:
         found = not_found = errors = billable = 0
         for j, item in zip(batch.positions, answers, strict=True):
             status, error = classify(item)
-            self.outcomes.record(j, item if status == C.STATUS_FOUND else None, status, error)
+            self.outcomes.record(j, item if status == C.STATUS_FOUND else None, status, error,
+                                 None if status == C.STATUS_ERROR else batch.answered_at)
             found += status == C.STATUS_FOUND
             not_found += status == C.STATUS_NOT_FOUND
             errors += status == C.STATUS_ERROR
@@ -387,10 +414,12 @@ class _Run:
         self.stop(reason, [*batch, *self.unsent()], category)
 
     def run(self, concurrency: int) -> Outcomes:
-        stored = look_up(self.plan, self.store, self.account)
-        for position, item in stored.items():
-            status = C.STATUS_FOUND if item is not None else C.STATUS_NOT_FOUND
-            self.outcomes.record(position, item, status, None)
+        stored = {position: one for position, one in
+                  look_up(self.plan, self.store, self.account, max_age=self.max_age).items()
+                  if one.fresh}
+        for position, one in stored.items():
+            status = C.STATUS_FOUND if one.record is not None else C.STATUS_NOT_FOUND
+            self.outcomes.record(position, one.record, status, None, one.fetched_at)
         self.outcomes.cached = len(stored)
         self.bar.advance(len(stored), cached=len(stored))
         self.pending.extend(j for j in range(self.plan.unique_queries) if j not in stored)
@@ -410,7 +439,7 @@ class _Run:
         if self.fatal is not None and self.outcomes.sent == 0 and not self.ledger.possible:
             raise self.fatal  # nothing was answered, so nothing was paid: say it plainly
         if self.store_failure is not None:
-            warnings.warn(self.store_failure, StoreWarning, stacklevel=5)
+            warnings.warn(self.store_failure, StoreWarning, stacklevel=_caller_level())
         self.outcomes.credits_used = self.ledger.confirmed
         self.outcomes.credits_possible = self.ledger.possible
         return self.outcomes
@@ -513,6 +542,18 @@ class _Run:
             self.fail(batch, str(error))
 
 
+def _caller_level() -> int:
+    """The ``stacklevel`` of the first frame outside the package: the user's call.
+
+    Entry points reach `send` at different depths (accessor, function, LazyFrame).
+    """
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def _redirected(error: SalesQLError) -> bool:
     return isinstance(error, APIStatusError) and 300 <= error.status < 400
 
@@ -526,6 +567,7 @@ def send(
     max_credits: int | None = None,
     progress: bool = True,
     warn: bool = True,
+    max_age: float | None = None,
 ) -> Outcomes:
     """Answer the plan's unique queries: from the store, else in paced bulk batches.
 
@@ -538,6 +580,7 @@ def send(
             whose outcome is unknown counted as fully charged) exceed this.
         progress: Show a progress bar.
         warn: Warn when the run stopped early (False: the caller raises instead).
+        max_age: Seconds: stored answers fetched longer ago are sent again.
 
     Returns:
         What came back for every query, and why the run stopped early if it did (it also
@@ -554,11 +597,12 @@ def send(
     require_key(client, plan.spec)
     with Progress(plan.unique_queries, label=f"SalesQL {plan.spec.plural}",
                   enabled=progress) as bar:
-        run = _Run(plan, client, store, Ledger(max_credits), bar)
+        run = _Run(plan, client, store, Ledger(max_credits), bar, max_age)
         outcomes = run.run(concurrency)
     if outcomes.stopped and warn and not outcomes.interrupted:
         # Attributed to the caller of enrich_persons (send <- run_enrichment <- accessor).
-        warnings.warn(f"run stopped: {outcomes.stopped}", outcomes.stop_warning, stacklevel=4)
+        warnings.warn(f"run stopped: {outcomes.stopped}", outcomes.stop_warning,
+                      stacklevel=_caller_level())
     return outcomes
 
 

@@ -28,7 +28,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
@@ -36,12 +36,13 @@ from typing import Any, Literal
 from . import _constants as C
 from ._exceptions import StoreError
 from ._gc import paused_gc
-from ._models import Record
+from ._models import RawRecord, Record
 
 __all__ = [
     "CacheInfo",
     "Claim",
     "ResultStore",
+    "Stored",
     "cache_info",
     "clear_cache",
     "default_cache_path",
@@ -130,6 +131,22 @@ class CacheInfo:
 
 
 @dataclass(frozen=True)
+class Stored:
+    """What `ResultStore.look_up` found for a key.
+
+    Attributes:
+        record: The record (a `RawRecord` when looked up with ``raw=True``); None for a
+            not-found answer, and for a stale one (not read).
+        fetched_at: When the answer was fetched and stored (seconds since the epoch).
+        fresh: Whether it may be reused: younger than its lifetime (and ``max_age``).
+    """
+
+    record: Record | RawRecord | None
+    fetched_at: float
+    fresh: bool
+
+
+@dataclass(frozen=True)
 class Claim:
     """What `ResultStore.claim` made of each key it was given (each key is in one field).
 
@@ -140,11 +157,13 @@ class Claim:
             were looked up): key -> record, or None for not-found. Not claimed.
         busy: Keys a live run of another owner has claimed: not claimed; ask again after
             ``STORE_CLAIM_POLL`` seconds, until they are answered or claimable.
+        answered_at: When each answered key's answer was fetched (seconds since the epoch).
     """
 
     claimed: list[str]
-    answered: dict[str, Record | None]
+    answered: dict[str, Record | RawRecord | None]
     busy: list[str]
+    answered_at: dict[str, float] = field(default_factory=dict)
 
 
 def new_owner() -> str:
@@ -202,28 +221,62 @@ class ResultStore:
     def __repr__(self) -> str:
         return f"ResultStore({str(self.path)!r})"
 
-    def get_many(self, keys: Sequence[str]) -> dict[str, Record | None]:
+    def now(self) -> float:
+        """The store's wall clock (seconds since the epoch): what answer ages count from."""
+        return self._now()
+
+    def get_many(
+        self, keys: Sequence[str], *, max_age: float | None = None
+    ) -> dict[str, Record | None]:
         """Fresh stored answers for ``keys``: key -> record, or None for not-found.
 
         Never waits for a writer (WAL readers see the last commit).
+
+        Args:
+            keys: Store keys.
+            max_age: Seconds: answers fetched longer ago than this are not fresh either
+                (it shortens the lifetimes, never lengthens them).
+
+        Raises:
+            StoreError: The file cannot be read (``operation="read"``).
+        """
+        return {key: _decoded(stored.record)
+                for key, stored in self.look_up(keys, max_age=max_age).items()
+                if stored.fresh}
+
+    def look_up(
+        self, keys: Sequence[str], *, max_age: float | None = None, raw: bool = False
+    ) -> dict[str, Stored]:
+        """Every stored answer for ``keys``, fresh or not, with when it was fetched.
+
+        ``fetched_at`` is the answer's ``stored_at``: answers are stored as soon as their
+        batch is answered, and files of every earlier version have it. With ``raw``,
+        records are `RawRecord` (their JSON text), decoded by whoever needs them.
 
         Raises:
             StoreError: The file cannot be read (``operation="read"``).
         """
         with self._using("read") as connection, paused_gc():
-            return self._fresh(connection, keys, self._now())
+            return self._stored(connection, keys, self._now(), max_age, raw=raw)
 
     def put_many(
-        self, account: str, kind: str, answers: Iterable[tuple[str, Record | None]]
+        self, account: str, kind: str, answers: Iterable[tuple[str, Record | None]],
+        *, fetched_at: float | None = None,
     ) -> None:
         """Store answers (record, or None for not-found) in one committed transaction.
 
         The same transaction drops every claim on the stored keys, whoever holds it.
 
+        Args:
+            account: The account fingerprint the answers belong to.
+            kind: The kind of lookup.
+            answers: (key, record or None) pairs.
+            fetched_at: When they were fetched (seconds since the epoch); by default now.
+
         Raises:
             StoreError: The answers cannot be written (``operation="write"``); none is stored.
         """
-        now = self._now()
+        now = self._now() if fetched_at is None else fetched_at
         rows = [
             (key, account, kind, item is not None,
              None if item is None else json.dumps(item, separators=(",", ":")), now)
@@ -238,7 +291,8 @@ class ResultStore:
             connection.executemany("DELETE FROM claims WHERE key = ?", [(r[0],) for r in rows])
 
     def claim(
-        self, keys: Iterable[str], *, owner: str, lease_seconds: float = C.STORE_CLAIM_LEASE
+        self, keys: Iterable[str], *, owner: str, lease_seconds: float = C.STORE_CLAIM_LEASE,
+        max_age: float | None = None, raw: bool = False,
     ) -> Claim:
         """Claim the keys that no one has answered or claimed, in one transaction.
 
@@ -252,6 +306,8 @@ class ResultStore:
             keys: Store keys to claim; repeats are ignored.
             owner: Who claims, from `new_owner` (one per run, shared by its threads).
             lease_seconds: How long the claims last unless answered or released first.
+            max_age: Seconds: an answer fetched longer ago is not fresh (see `get_many`).
+            raw: `Claim.answered` holds `RawRecord` texts rather than decoded records.
 
         Raises:
             StoreError: The claims cannot be written (``operation="write"``); none is made.
@@ -260,7 +316,8 @@ class ResultStore:
         now = self._now()
         with self._writing() as connection, paused_gc():
             connection.execute("DELETE FROM claims WHERE expires_at <= ?", (now,))
-            answered = self._fresh(connection, wanted, now)
+            stored = self._stored(connection, wanted, now, max_age, raw=raw)
+            answered = {key: one.record for key, one in stored.items() if one.fresh}
             open_keys = [key for key in wanted if key not in answered]
             holders: dict[str, str] = dict(
                 _select(connection, "key, owner FROM claims", open_keys)
@@ -275,7 +332,8 @@ class ResultStore:
                 "INSERT OR REPLACE INTO claims VALUES (?, ?, ?)",
                 [(key, owner, now + lease_seconds) for key in claimed],
             )
-        return Claim(claimed, answered, busy)
+        return Claim(claimed, answered, busy,
+                     {key: stored[key].fetched_at for key in answered})
 
     def release(self, keys: Iterable[str] | None = None, *, owner: str) -> int:
         """Drop ``owner``'s claims on ``keys`` (all of its claims if None); return how many.
@@ -362,19 +420,42 @@ class ResultStore:
                         connection.execute("ROLLBACK")
                 raise
 
-    def _fresh(
-        self, connection: sqlite3.Connection, keys: Sequence[str], now: float
-    ) -> dict[str, Record | None]:
-        found_since, missing_since = now - self.found_ttl, now - self.not_found_ttl
-        answers: dict[str, Record | None] = {}
+    def _stored(
+        self, connection: sqlite3.Connection, keys: Sequence[str], now: float,
+        max_age: float | None, *, raw: bool = False,
+    ) -> dict[str, Stored]:
+        found_ttl, missing_ttl = self.found_ttl, self.not_found_ttl
+        if max_age is not None:
+            found_ttl, missing_ttl = min(found_ttl, max_age), min(missing_ttl, max_age)
+        found_since, missing_since = now - found_ttl, now - missing_ttl
+        answers: dict[str, Stored] = {}
         for key, found, item, stored_at in _select(
             connection, "key, found, item, stored_at FROM results", keys
         ):
-            if found and stored_at >= found_since:
-                answers[key] = json.loads(item)
-            elif not found and stored_at >= missing_since:
-                answers[key] = None
+            if found:
+                fresh = stored_at >= found_since
+                record = _record(item, raw) if fresh else None
+                answers[key] = Stored(record, stored_at, fresh)
+            else:
+                answers[key] = Stored(None, stored_at, stored_at >= missing_since)
         return answers
+
+
+def _decoded(record: Record | RawRecord | None) -> Record | None:
+    return record.load() if isinstance(record, RawRecord) else record
+
+
+def _record(item: str, raw: bool) -> Record | RawRecord:
+    """A stored item: decoded, or (``raw``) kept as text once it looks whole.
+
+    Items are ``json.dumps`` of a record, so an item that does not start with ``{`` and
+    end with ``}`` is damaged: it raises here, at look-up, before anything is sent.
+    """
+    if not raw:
+        return RawRecord(item).load()
+    if not (item[:1] == "{" and item[-1:] == "}"):
+        raise json.JSONDecodeError("a stored answer is not a JSON object", item[:40], 0)
+    return RawRecord(item)
 
 
 def _select(
@@ -413,6 +494,35 @@ def _owner_alive(owner: str) -> bool:
 
 
 def _connect(path: Path, lock_timeout: float) -> sqlite3.Connection:
+    """Open ``path`` in WAL mode with the schema, waiting up to ``lock_timeout`` for locks.
+
+    SQLite's own wait (``timeout=``) does not cover opening: switching a new file to WAL
+    while another process does the same, or creates the schema, fails at once with
+    "database is locked" (SQLite refuses to wait where waiting could deadlock). Runs that
+    start together on one new store are the normal case, so the open itself is retried.
+    """
+    deadline = time.monotonic() + lock_timeout
+    delay = 0.01
+    while True:
+        try:
+            return _connect_once(path, lock_timeout)
+        except _OpenLocked as exc:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _store_error(path, "open", exc.error, lock_timeout) from None
+            time.sleep(min(delay, left))
+            delay = min(delay * 2, 0.25)
+
+
+class _OpenLocked(Exception):
+    """Opening met another connection's lock: worth another try."""
+
+    def __init__(self, error: sqlite3.OperationalError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _connect_once(path: Path, lock_timeout: float) -> sqlite3.Connection:
     connection: sqlite3.Connection | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -441,6 +551,8 @@ def _connect(path: Path, lock_timeout: float) -> sqlite3.Connection:
     except (OSError, sqlite3.Error) as exc:
         if connection is not None:
             connection.close()
+        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+            raise _OpenLocked(exc) from None
         raise _store_error(path, "open", exc, lock_timeout) from None
     for companion in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         # Private, never more writable than it was (a read-only store stays read-only);

@@ -6,14 +6,16 @@ Each check names the argument, says what it accepts, and raises before anything 
 
 from __future__ import annotations
 
+import datetime
 import math
 import os
+import re
 from collections.abc import Collection, Sequence
 from typing import Any, TypeVar
 
 from ._exceptions import InvalidArgumentError, InvalidArgumentTypeError
 
-__all__ = ["boolean", "choice", "column_names", "instance", "text", "whole_number"]
+__all__ = ["age_seconds", "boolean", "choice", "column_names", "instance", "text", "whole_number"]
 
 T = TypeVar("T")
 
@@ -111,3 +113,42 @@ def column_names(name: str, value: object) -> list[str] | None:
 def path_like(value: object) -> bool:
     """Whether ``value`` is a str or an ``os.PathLike``."""
     return isinstance(value, (str, os.PathLike))
+
+
+#: ``max_age`` string units, in seconds.
+_AGE_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0, "w": 7 * 86_400.0}
+_AGE = re.compile(r"\s*(?P<number>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(?P<unit>[smhdw]?)\s*",
+                  re.IGNORECASE)
+
+
+def age_seconds(name: str, value: object) -> float | None:
+    """An age as seconds: a ``timedelta``, a number of days, or ``"90d"``/``"12h"``; None stays.
+
+    String units: ``s``, ``m`` (minutes), ``h``, ``d``, ``w``; a bare number is days.
+
+    Examples:
+        >>> age_seconds("max_age", "12h"), age_seconds("max_age", 2)
+        (43200.0, 172800.0)
+        >>> age_seconds("max_age", "90 days")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        salesql_frames._exceptions.InvalidArgumentError: max_age must be ... got '90 days'
+    """
+    if value is None:
+        return None
+    wanted = (f'{name} must be a datetime.timedelta, a number of days, or a string such '
+              f'as "90d" or "12h" (units s, m, h, d, w), at least 0')
+    if isinstance(value, datetime.timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, str):
+        match = _AGE.fullmatch(value)
+        if match is None:
+            raise InvalidArgumentError(f"{wanted}; got {_shown(value)}")
+        seconds = float(match["number"]) * _AGE_UNITS[match["unit"].lower() or "d"]
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value) * _AGE_UNITS["d"]
+    else:
+        raise InvalidArgumentTypeError(f"{wanted}; got {_shown(value)} ({type(value).__name__})")
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise InvalidArgumentError(f"{wanted}; got {_shown(value)}")
+    return seconds

@@ -11,7 +11,10 @@ pacing never sleep for real and a test asserts the exact waits (``clock.sleeps``
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import math
+import pickle
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -21,7 +24,7 @@ import polars.testing
 import pyarrow as pa
 import pytest
 
-from salesql_frames import Client, sandbox
+from salesql_frames import AsyncClient, Client, sandbox
 from salesql_frames.sandbox import FakeClock
 
 #: Every kind of frame the accessors accept.
@@ -141,3 +144,81 @@ def same_frame(left: Any, right: Any) -> None:
 def assert_same_frame() -> AssertSameFrame:
     """`same_frame`: assert two frames of one backend are equal."""
     return same_frame
+
+
+# -- sync and async clients ----------------------------------------------------------------
+
+
+class SyncView:
+    """An `AsyncClient` seen through `Client`'s API: each coroutine runs on one event loop.
+
+    So one test body exercises both clients (the ``make_client`` fixture's params).
+    """
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+        self._loop = asyncio.new_event_loop()
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._client, name)
+        if not inspect.iscoroutinefunction(value):
+            return value
+
+        def run(*args: Any, **kwargs: Any) -> Any:
+            return self._loop.run_until_complete(value(*args, **kwargs))
+
+        return run
+
+    def __repr__(self) -> str:
+        return repr(self._client)
+
+    def call(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run ``function(client, *args, **kwargs)``, a coroutine function, on the loop."""
+        return self._loop.run_until_complete(function(self._client, *args, **kwargs))
+
+    def __reduce_ex__(self, protocol: Any) -> Any:  # a view pickles as the client it shows
+        return pickle.loads, (pickle.dumps(self._client, protocol),)
+
+    def close(self) -> None:
+        if not self._loop.is_closed():
+            self._loop.run_until_complete(self._client.aclose())
+            self._loop.close()
+
+    def __enter__(self) -> SyncView:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class MakeClient:
+    """Makes the clients of one test: `Client`, or `AsyncClient` in a `SyncView`."""
+
+    def __init__(self, kind: str) -> None:
+        self.client_class: type[Client | AsyncClient] = Client if kind == "sync" else AsyncClient
+        self.made: list[Any] = []
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """``make_client(api_key, **options)``: a client of this test's kind."""
+        return self.adopt(self.client_class(*args, **kwargs))
+
+    def adopt(self, client: Client | AsyncClient) -> Any:
+        """``client`` as the tests use it (in a `SyncView` if async), closed at teardown."""
+        api = SyncView(client) if isinstance(client, AsyncClient) else client
+        self.made.append(api)
+        return api
+
+
+@pytest.fixture(params=["sync", "async"])
+def make_client(request: pytest.FixtureRequest) -> Iterator[MakeClient]:
+    """``make_client(api_key, **options)``: a `Client`, or an `AsyncClient` in a `SyncView`."""
+    maker = MakeClient(request.param)
+    yield maker
+    for api in maker.made:
+        api.close()
+
+
+@pytest.fixture
+def any_client(make_client: Callable[..., Any], sb: sandbox.Sandbox, clock: FakeClock) -> Any:
+    """The ``client`` of tests that run against both clients (sync and async)."""
+    return make_client(sb.api_key, base_url=sb.base_url, clock=clock)

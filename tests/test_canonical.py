@@ -270,8 +270,12 @@ def test_domain_variants(raw: str) -> None:
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("https://shop.example.co.uk/x", "shop.example.co.uk"),
-        ("www2.example.com", "www2.example.com"),
+        ("https://shop.example.co.uk/x", "example.co.uk"),  # the registrable domain
+        ("www2.example.com", "example.com"),
+        ("blog.acme.co.uk", "acme.co.uk"),
+        ("careers.acme.com.au", "acme.com.au"),
+        ("a.github.io", "a.github.io"),  # a private suffix: each site is its own
+        ("https://x.y.acme.blogspot.com/", "acme.blogspot.com"),
         ("www.com", "www.com"),
         ("my-company.io", "my-company.io"),
         ("3m.com", "3m.com"),
@@ -710,8 +714,11 @@ def test_text_canonicalization_is_idempotent(text: str) -> None:
     "url",
     ["https://www.linkedin.com/in/ada", "linkedin.com/in/ADA/", "www.linkedin.com/in/ada?x=1"],
 )
-def test_a_profile_url_given_as_a_domain_yields_the_host(url: str) -> None:
+def test_a_profile_url_given_as_a_domain_gives_no_domain(url: str) -> None:
+    """A page on LinkedIn is about someone; linkedin.com is never their organization's."""
     from salesql_frames import canonical_domain, canonical_linkedin_url
+    from salesql_frames._canonical import domain_problem
 
-    assert canonical_domain(url) == "linkedin.com"
+    assert canonical_domain(url) is None
+    assert "linkedin.com, a profile platform" in domain_problem(url)
     assert canonical_linkedin_url(url) == "https://linkedin.com/in/ada"

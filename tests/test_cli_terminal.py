@@ -23,7 +23,9 @@ def env_for(tmp_path: Path, sb: sandbox.Sandbox) -> dict[str, str]:
     return env
 
 
-def on_terminal(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
+def on_terminal(
+    args: list[str], cwd: Path, env: dict[str, str],
+) -> tuple[subprocess.Popen[bytes], int]:
     """The CLI with a pty as stdin and stderr (stdout piped); returns it and the pty."""
     leader, follower = pty.openpty()
     process = subprocess.Popen(

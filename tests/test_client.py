@@ -7,6 +7,7 @@ import pickle
 import socket
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -14,8 +15,17 @@ import salesql_frames as sf
 from salesql_frames import Client, sandbox
 from salesql_frames.sandbox import FakeClock
 
+if TYPE_CHECKING:
+    from conftest import MakeClient
+
 FREE = "https://linkedin.com/in/sandrocarsava"
 CANARY = "sk-canary-7f3a9c1e5b2d4086"
+
+
+@pytest.fixture
+def client(any_client: Any) -> Any:
+    """Every test of this module runs against `Client` and `AsyncClient` (``make_client``)."""
+    return any_client
 
 
 def total_requests(sb: sandbox.Sandbox) -> int:
@@ -25,8 +35,10 @@ def total_requests(sb: sandbox.Sandbox) -> int:
 # -- configuration ------------------------------------------------------------------------
 
 
-def test_missing_key_fails_before_any_request(sb: sandbox.Sandbox) -> None:
-    client = Client(base_url=sb.base_url)
+def test_missing_key_fails_before_any_request(
+    make_client: Callable[..., Any], sb: sandbox.Sandbox,
+) -> None:
+    client = make_client(base_url=sb.base_url)
     with pytest.raises(sf.MissingAPIKeyError) as info:
         client.enrich_person(linkedin_url=FREE)
     assert isinstance(info.value, sf.AuthenticationError)
@@ -38,23 +50,24 @@ def test_missing_key_fails_before_any_request(sb: sandbox.Sandbox) -> None:
 
 
 def test_key_and_base_url_from_environment(
+    make_client: Callable[..., Any],
     sb: sandbox.Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SALESQL_API_KEY", sb.api_key)
     monkeypatch.setenv("SALESQL_BASE_URL", sb.base_url + "/")
-    with Client() as client:
+    with make_client() as client:
         assert client.base_url == sb.base_url
         assert client.enrich_person(linkedin_url=FREE) is not None
     assert sb.counters.requests["person"] == 1
 
 
-def test_default_base_url_and_timeouts_are_bounded() -> None:
-    client = Client("k")
+def test_default_base_url_and_timeouts_are_bounded(make_client: Callable[..., Any]) -> None:
+    client = make_client("k")
     assert client.base_url == "https://api-public.salesql.com/v1"
     assert client.timeout.connect == 5.0
     assert client.timeout.read == 60.0
     assert None not in (client.timeout.write, client.timeout.pool)
-    custom = Client("k", timeout=2)
+    custom = make_client("k", timeout=2)
     assert (custom.timeout.connect, custom.timeout.read) == (2, 2)
 
 
@@ -62,9 +75,9 @@ def test_default_base_url_and_timeouts_are_bounded() -> None:
     "base_url",
     ["ftp://example.com", "not a url", "https://x.io/v1?api_key=abc", "https://x.io/v1#frag"],
 )
-def test_bad_base_url_is_a_clear_error(base_url: str) -> None:
+def test_bad_base_url_is_a_clear_error(make_client: Callable[..., Any], base_url: str) -> None:
     with pytest.raises(sf.ConfigurationError, match="base_url"):
-        Client("k", base_url=base_url)
+        make_client("k", base_url=base_url)
 
 
 # -- endpoints ---------------------------------------------------------------------------
@@ -123,16 +136,20 @@ def test_allowance_reports_credits_spent(
     assert after.reset_date is None or after.reset_date.tzinfo is not None
 
 
-def test_verify_key_uses_the_free_profile(sb: sandbox.Sandbox, client: Client) -> None:
+def test_verify_key_uses_the_free_profile(
+    make_client: Callable[..., Any], sb: sandbox.Sandbox, client: Client,
+) -> None:
     assert client.verify_key() is True
-    assert Client("wrong-key", base_url=sb.base_url).verify_key() is False
+    assert make_client("wrong-key", base_url=sb.base_url).verify_key() is False
     assert sb.counters.credits_charged == 0
     assert set(sb.counters.queries) == {next(iter(sb.counters.queries))}  # one identity
     assert sb.counters.requests["person"] == 2
 
 
-def test_wrong_key_is_authentication_error_without_retry(sb: sandbox.Sandbox) -> None:
-    with Client("wrong-key", base_url=sb.base_url, max_retries=3) as client:
+def test_wrong_key_is_authentication_error_without_retry(
+    make_client: Callable[..., Any], sb: sandbox.Sandbox,
+) -> None:
+    with make_client("wrong-key", base_url=sb.base_url, max_retries=3) as client:
         with pytest.raises(sf.AuthenticationError) as info:
             client.enrich_persons_bulk([{"linkedin_url": FREE}])
     assert info.value.status == 401
@@ -255,8 +272,8 @@ def test_server_422_is_invalid_request_without_retry(sb: sandbox.Sandbox, client
     assert sb.counters.requests["persons_bulk"] == 1
 
 
-def test_wrong_base_url_path_says_so(sb: sandbox.Sandbox) -> None:
-    with Client(sb.api_key, base_url=sb.base_url.removesuffix("/v1") + "/v9") as client:
+def test_wrong_base_url_path_says_so(make_client: Callable[..., Any], sb: sandbox.Sandbox) -> None:
+    with make_client(sb.api_key, base_url=sb.base_url.removesuffix("/v1") + "/v9") as client:
         with pytest.raises(sf.NotFoundError, match="base URL"):
             client.enrich_persons_bulk([{"linkedin_url": FREE}])
 
@@ -297,20 +314,20 @@ def test_daily_cap_is_not_retried(sb: sandbox.Sandbox, client: Client, clock: Fa
     assert clock.sleeps == []
 
 
-def test_connection_refused_is_a_connection_error() -> None:
+def test_connection_refused_is_a_connection_error(make_client: Callable[..., Any]) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with Client("k", base_url=f"http://127.0.0.1:{port}/v1", max_retries=0) as client:
+    with make_client("k", base_url=f"http://127.0.0.1:{port}/v1", max_retries=0) as client:
         with pytest.raises(sf.APIConnectionError) as info:
             client.allowance()
     assert info.value.sent is False
 
 
-def test_stalled_response_times_out(sb: sandbox.Sandbox) -> None:
+def test_stalled_response_times_out(make_client: Callable[..., Any], sb: sandbox.Sandbox) -> None:
     sb.faults.add("stall", endpoint="person", seconds=30)
     started = time.monotonic()  # a real read timeout: real time
-    with Client(sb.api_key, base_url=sb.base_url, timeout=0.5, max_retries=0) as client:
+    with make_client(sb.api_key, base_url=sb.base_url, timeout=0.5, max_retries=0) as client:
         with pytest.raises(sf.APITimeoutError):
             client.enrich_person(linkedin_url=FREE)
     assert time.monotonic() - started < 10  # cut off by the 0.5 s timeout, not the 30 s stall
@@ -339,9 +356,11 @@ def test_lost_bulk_response_is_retried_at_most_once(
 # -- the key never leaks -----------------------------------------------------------------
 
 
-def test_key_canary(sb: sandbox.Sandbox, caplog: pytest.LogCaptureFixture) -> None:
+def test_key_canary(
+    make_client: Callable[..., Any], sb: sandbox.Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
-    client = Client(CANARY, base_url=sb.base_url, max_retries=1)
+    client = make_client(CANARY, base_url=sb.base_url, max_retries=1)
     errors: list[BaseException] = []
     for call in (
         lambda: client.enrich_person(linkedin_url=FREE),
@@ -353,7 +372,7 @@ def test_key_canary(sb: sandbox.Sandbox, caplog: pytest.LogCaptureFixture) -> No
         errors.append(info.value)
     sb.faults.add("http_500", endpoint="*", times=10)
     with pytest.raises(sf.SalesQLError) as info:
-        Client(CANARY, base_url=sb.base_url, max_retries=1).allowance()
+        make_client(CANARY, base_url=sb.base_url, max_retries=1).allowance()
     errors.append(info.value)
 
     haystacks = [repr(client), str(client.__dict__), caplog.text]
@@ -374,23 +393,26 @@ def test_key_canary(sb: sandbox.Sandbox, caplog: pytest.LogCaptureFixture) -> No
 
 
 def test_unpickled_client_reads_key_from_environment(
-    sb: sandbox.Sandbox, monkeypatch: pytest.MonkeyPatch
+    make_client: MakeClient, sb: sandbox.Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    blob = pickle.dumps(Client(sb.api_key, base_url=sb.base_url))
+    client = make_client(sb.api_key, base_url=sb.base_url)
+    blob = pickle.dumps(client)
     assert sb.api_key.encode() not in blob
     monkeypatch.setenv("SALESQL_API_KEY", sb.api_key)
-    clone = pickle.loads(blob)
+    clone = make_client.adopt(pickle.loads(blob))
+    assert repr(clone) == repr(client)
     assert clone.enrich_person(linkedin_url=FREE) is not None
 
 
-def test_server_echoing_the_key_is_scrubbed() -> None:
+def test_server_echoing_the_key_is_scrubbed(make_client: Callable[..., Any]) -> None:
     import httpx
 
     def handler(request: httpx.Request) -> httpx.Response:
         token = request.headers["Authorization"].removeprefix("Bearer ")
         return httpx.Response(401, json={"detail": f"invalid key {token}", "status": 401})
 
-    client = Client(CANARY, base_url="https://api.test/v1", transport=httpx.MockTransport(handler))
+    client = make_client(CANARY, base_url="https://api.test/v1",
+                         transport=httpx.MockTransport(handler))
     with pytest.raises(sf.AuthenticationError) as info:
         client.allowance()
     assert CANARY not in str(info.value)
@@ -413,26 +435,29 @@ def test_server_echoing_the_key_is_scrubbed() -> None:
     ],
 )
 def test_malformed_key_is_refused_when_the_client_is_made(
+    make_client: Callable[..., Any],
     sb: sandbox.Sandbox, monkeypatch: pytest.MonkeyPatch, key: str, problem: str
 ) -> None:
     with pytest.raises(sf.ConfigurationError, match=problem) as info:
-        Client(key, base_url=sb.base_url)
+        make_client(key, base_url=sb.base_url)
     assert "the api_key= argument" in str(info.value)
     assert key.strip() not in str(info.value)
     monkeypatch.setenv("SALESQL_API_KEY", key)
     with pytest.raises(sf.ConfigurationError, match="SALESQL_API_KEY") as info:
-        Client(base_url=sb.base_url)
+        make_client(base_url=sb.base_url)
     assert not isinstance(info.value, (UnicodeError, sf.APIStatusError))
     assert total_requests(sb) == 0
     assert sb.counters.unauthorized == 0
 
 
-def test_key_outer_whitespace_is_stripped_and_a_non_str_key_refused(sb: sandbox.Sandbox) -> None:
-    with Client(f"  {sb.api_key}\n", base_url=sb.base_url) as client:
+def test_key_outer_whitespace_is_stripped_and_a_non_str_key_refused(
+    make_client: Callable[..., Any], sb: sandbox.Sandbox,
+) -> None:
+    with make_client(f"  {sb.api_key}\n", base_url=sb.base_url) as client:
         assert client.enrich_person(linkedin_url=FREE) is not None
-    assert Client("k" * 1024).has_api_key
+    assert make_client("k" * 1024).has_api_key
     with pytest.raises(sf.InvalidArgumentTypeError, match="api_key must be a str, got bytes"):
-        Client(b"sk-bytes-key", base_url=sb.base_url)  # type: ignore[arg-type]
+        make_client(b"sk-bytes-key", base_url=sb.base_url)  # type: ignore[arg-type]
     assert sb.counters.requests["person"] == 1
 
 
@@ -451,27 +476,31 @@ def test_key_outer_whitespace_is_stripped_and_a_non_str_key_refused(sb: sandbox.
         ("https://api.example.com:99999/v1", "http(s) URL", "\n"),
     ],
 )
-def test_bad_base_url_is_refused_redacted(base_url: str, shown: str, hidden: str) -> None:
+def test_bad_base_url_is_refused_redacted(
+    make_client: Callable[..., Any], base_url: str, shown: str, hidden: str,
+) -> None:
     with pytest.raises(sf.ConfigurationError, match="base_url") as info:
-        Client("k", base_url=base_url)
+        make_client("k", base_url=base_url)
     assert shown in str(info.value)
     assert hidden not in str(info.value)
 
 
-def test_base_url_holding_the_key_is_refused(sb: sandbox.Sandbox) -> None:
+def test_base_url_holding_the_key_is_refused(
+    make_client: Callable[..., Any], sb: sandbox.Sandbox,
+) -> None:
     with pytest.raises(sf.ConfigurationError, match="must not contain the API key") as info:
-        Client(sb.api_key, base_url=f"{sb.base_url}/{sb.api_key}")
+        make_client(sb.api_key, base_url=f"{sb.base_url}/{sb.api_key}")
     assert sb.api_key not in str(info.value)
     with pytest.raises(sf.ConfigurationError) as info:
-        Client(sb.api_key, base_url=sb.api_key)  # the arguments swapped
+        make_client(sb.api_key, base_url=sb.api_key)  # the arguments swapped
     assert sb.api_key not in str(info.value)
     assert total_requests(sb) == 0
 
 
 @pytest.mark.parametrize("timeout", [float("inf"), float("nan"), 0, -1, "30", True, (1.0,)])
-def test_unusable_timeouts_are_refused(timeout: object) -> None:
+def test_unusable_timeouts_are_refused(make_client: Callable[..., Any], timeout: object) -> None:
     with pytest.raises(sf.ConfigurationError, match="timeouts must be positive"):
-        Client("k", timeout=timeout)  # type: ignore[arg-type]
+        make_client("k", timeout=timeout)  # type: ignore[arg-type]
 
 
 # -- money safety: a hostile server cannot hold, flood or redirect a request --------------
@@ -550,6 +579,7 @@ NOT_FOUND_ITEM = b'[{"error": "Person not found"}]'
 
 
 def test_trickling_answer_is_cut_at_the_total_deadline(
+    make_client: Callable[..., Any],
     raw_server: Callable[..., RawServer], clock: FakeClock
 ) -> None:
     body = b" " * 200 + NOT_FOUND_ITEM  # valid JSON once complete: leading spaces are allowed
@@ -564,7 +594,8 @@ def test_trickling_answer_is_cut_at_the_total_deadline(
 
     server = raw_server(trickle)
     started = clock.monotonic()
-    with Client("k", base_url=server.base_url, timeout=2, clock=clock, max_retries=0) as client:
+    with make_client("k", base_url=server.base_url, timeout=2, clock=clock,
+                     max_retries=0) as client:
         with pytest.raises(sf.APITimeoutError, match="within 5 s") as info:
             client.enrich_persons_bulk([{"linkedin_url": FREE}])
     assert info.value.sent is True
@@ -575,7 +606,9 @@ def test_trickling_answer_is_cut_at_the_total_deadline(
     assert clock.sleeps == []
 
 
-def test_trickling_answer_ends_in_real_time(raw_server: Callable[..., RawServer]) -> None:
+def test_trickling_answer_ends_in_real_time(
+    make_client: Callable[..., Any], raw_server: Callable[..., RawServer],
+) -> None:
     def trickle(server: RawServer, conn: socket.socket) -> None:
         server.send(conn, head("200 OK", "Content-Type: application/json", "Content-Length: 60"))
         for _ in range(60):
@@ -584,7 +617,7 @@ def test_trickling_answer_ends_in_real_time(raw_server: Callable[..., RawServer]
 
     server = raw_server(trickle)
     started = time.monotonic()
-    with Client("k", base_url=server.base_url, timeout=2, max_retries=0) as client:
+    with make_client("k", base_url=server.base_url, timeout=2, max_retries=0) as client:
         with pytest.raises(sf.APITimeoutError):
             client.allowance()
     elapsed = time.monotonic() - started
@@ -592,7 +625,9 @@ def test_trickling_answer_ends_in_real_time(raw_server: Callable[..., RawServer]
     assert server.sent < 100
 
 
-def test_huge_content_length_is_refused_unread(raw_server: Callable[..., RawServer]) -> None:
+def test_huge_content_length_is_refused_unread(
+    make_client: Callable[..., Any], raw_server: Callable[..., RawServer],
+) -> None:
     def flood(server: RawServer, conn: socket.socket) -> None:
         server.send(conn, head("200 OK", "Content-Type: application/json",
                                f"Content-Length: {2 * 1024**3}"))
@@ -601,7 +636,7 @@ def test_huge_content_length_is_refused_unread(raw_server: Callable[..., RawServ
             server.send(conn, chunk)
 
     server = raw_server(flood)
-    with Client("k", base_url=server.base_url, max_retries=2) as client:
+    with make_client("k", base_url=server.base_url, max_retries=2) as client:
         with pytest.raises(sf.ResponseError, match="2147483648 bytes") as info:
             client.enrich_persons_bulk([{"linkedin_url": FREE}])
     assert "33554432-byte limit" in str(info.value)
@@ -612,6 +647,7 @@ def test_huge_content_length_is_refused_unread(raw_server: Callable[..., RawServ
 
 
 def test_oversized_body_without_length_is_cut_at_the_cap(
+    make_client: Callable[..., Any],
     raw_server: Callable[..., RawServer],
 ) -> None:
     def flood(server: RawServer, conn: socket.socket) -> None:
@@ -623,7 +659,7 @@ def test_oversized_body_without_length_is_cut_at_the_cap(
         server.send(conn, b"]")
 
     server = raw_server(flood)
-    with Client("k", base_url=server.base_url) as client:
+    with make_client("k", base_url=server.base_url) as client:
         with pytest.raises(sf.ResponseError, match="33554432-byte limit"):
             client.allowance()
     assert server.done.wait(10)
@@ -641,6 +677,7 @@ def test_oversized_body_without_length_is_cut_at_the_cap(
     ids=["deeper than the limit", "deeper than json can parse"],
 )
 def test_deeply_nested_body_is_a_response_error(
+    make_client: Callable[..., Any],
     raw_server: Callable[..., RawServer], body: bytes, message: str
 ) -> None:
     def deep(server: RawServer, conn: socket.socket) -> None:
@@ -648,7 +685,7 @@ def test_deeply_nested_body_is_a_response_error(
                                f"Content-Length: {len(body)}") + body)
 
     server = raw_server(deep)
-    with Client("k", base_url=server.base_url) as client:
+    with make_client("k", base_url=server.base_url) as client:
         with pytest.raises(sf.ResponseError, match=message) as info:
             client.enrich_persons_bulk([{"linkedin_url": FREE}])
     assert info.value.__context__ is None
@@ -672,6 +709,7 @@ def test_deeply_nested_body_is_a_response_error(
     ids=["other host", "same host, other path", "login page", "userinfo"],
 )
 def test_redirect_is_an_error_naming_the_base_url(
+    make_client: Callable[..., Any],
     raw_server: Callable[..., RawServer], clock: FakeClock, status: str, location: str,
     suggested: str,
 ) -> None:
@@ -679,7 +717,7 @@ def test_redirect_is_an_error_naming_the_base_url(
         server.send(conn, head(status, f"Location: {location}", "Content-Length: 0"))
 
     server = raw_server(redirect)
-    with Client("k", base_url=server.base_url, clock=clock, max_retries=3) as client:
+    with make_client("k", base_url=server.base_url, clock=clock, max_retries=3) as client:
         with pytest.raises(sf.APIStatusError) as info:
             client.enrich_persons_bulk([{"linkedin_url": FREE}])
     message = str(info.value)
@@ -691,3 +729,46 @@ def test_redirect_is_an_error_naming_the_base_url(
     assert len(server.requests) == 1  # neither followed nor retried
     assert clock.sleeps == []
     assert not sf._client._retry.outcome_unknown(info.value)
+
+
+def test_an_interrupted_request_stays_counted_as_possibly_charged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Ctrl-C while the request is out: the server may do the work, so its searches stay
+    # counted (a narrow unit test: the interrupt comes from the transport).
+    import httpx
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise KeyboardInterrupt
+
+    caplog.set_level(logging.INFO, logger="salesql_frames")
+    client = Client("k", base_url="https://api.test/v1", daily_limit=3,
+                    transport=httpx.MockTransport(handler))
+    with pytest.raises(KeyboardInterrupt):
+        client.enrich_persons_bulk([{"linkedin_url": FREE}, {"linkedin_url": FREE + "-2"}])
+    assert "POST /persons/enrich/bulk interrupted mid-request" in caplog.text
+    with pytest.raises(sf.QuotaExhaustedError, match="2 of 3 searches sent today"):
+        client.enrich_persons_bulk([{"linkedin_url": FREE}, {"linkedin_url": FREE + "-2"}])
+
+
+def test_a_batch_of_unknown_outcome_is_not_resent_for_a_budget(
+    make_client: Callable[..., Any], sb: sandbox.Sandbox, clock: FakeClock,
+) -> None:
+    # send_batch / asend_batch with resend_unknown=False: what _send uses, keeping a budget.
+    from salesql_frames._client import asend_batch, send_batch
+    from salesql_frames._kinds import PERSON
+
+    client = make_client(sb.api_key, base_url=sb.base_url, clock=clock)
+    (batch,) = client._bulk_batches(PERSON, [{"linkedin_url": FREE}], 100)
+    if isinstance(client, Client):
+        def send() -> object:
+            return send_batch(client, PERSON, batch, resend_unknown=False)
+    else:
+        def send() -> object:
+            return client.call(asend_batch, PERSON, batch, resend_unknown=False)
+    sb.faults.add("lost", endpoint="persons_bulk")
+    with pytest.raises(sf.APIConnectionError) as info:
+        send()
+    assert info.value.sent is True
+    assert sb.counters.requests["persons_bulk"] == 1  # charged, maybe: not sent again
+    assert clock.sleeps == []

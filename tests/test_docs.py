@@ -80,6 +80,19 @@ def test_site_builds_strictly(tmp_path: Path) -> None:
     # the benchmarks page is docs/benchmarks.md, included by pymdownx.snippets
     heading = (DOCS / "benchmarks.md").read_text(encoding="utf-8").splitlines()[0].lstrip("# ")
     assert heading in (tmp_path / "site" / "benchmarks" / "index.html").read_text("utf-8")
+    # Long signatures are laid out one parameter per line (mkdocstrings does that only
+    # when ruff, from the docs extra, is installed): no clipped one-line signature.
+    functions = (tmp_path / "site" / "reference" / "functions" / "index.html").read_text("utf-8")
+    signature = re.search(r'<div class="doc-signature[^"]*">(.*?)</div>', functions, re.S)
+    assert signature is not None
+    assert signature.group(1).count("\n") > 10
+
+
+def test_code_on_the_home_page_fits_the_content_column() -> None:
+    """The theme's content column shows 88 characters of code before it scrolls sideways."""
+    for block in _blocks(page("index.md")):
+        for offset, line in enumerate(block.code.splitlines(), 1):
+            assert len(line) <= 88, f"index.md:{block.line + offset}: {len(line)} characters"
 
 
 def test_benchmarks_page_is_only_the_snippet() -> None:
@@ -114,6 +127,7 @@ def _schema_columns() -> dict[str, pa.DataType]:
     columns: dict[str, pa.DataType] = {
         f"{PREFIX}status": pa.string(),
         f"{PREFIX}error": pa.string(),
+        f"{PREFIX}fetched_at": pa.timestamp("ms", tz="UTC"),
         f"{PREFIX}row": pa.int64(),
     }
     for schema in schemas:
@@ -265,7 +279,8 @@ def _blocks(text: str) -> list[_Block]:
 
 
 def _pages_with_python() -> list[str]:
-    return sorted(p.name for p in PAGES.rglob("*.md") if "```python" in p.read_text("utf-8"))
+    return sorted(p.relative_to(PAGES).as_posix() for p in PAGES.rglob("*.md")
+                  if "```python" in p.read_text("utf-8"))
 
 
 @pytest.mark.parametrize("name", _pages_with_python())

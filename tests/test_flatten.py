@@ -199,12 +199,15 @@ def test_person_column_order() -> None:
     scalars_end = names.index(P + "work_experience_count")
     assert names[scalars_end + 1 :] == [
         P + "email_1", P + "email_1_type", P + "email_1_status",
+        P + "email_1_is_free", P + "email_1_is_role",
         P + "phone_1", P + "phone_1_type", P + "phone_1_country_code", P + "phone_1_is_valid",
+        P + "phone_1_e164", P + "phone_1_line_type",
         P + "work_1_title", P + "work_1_organization_name", P + "work_1_organization_domain",
         P + "work_1_start", P + "work_1_end", P + "work_1_is_current",
     ]  # fmt: skip
-    assert names[scalars_end - 5 : scalars_end + 1] == [
+    assert names[scalars_end - 8 : scalars_end + 1] == [
         P + "work_email", P + "direct_email", P + "phone",
+        P + "phone_e164", P + "phone_line_type", P + "best_email",
         P + "email_count", P + "phone_count", P + "work_experience_count",
     ]  # fmt: skip
     assert len(names) == len(set(names))
@@ -698,16 +701,22 @@ def test_explode_emails_semantics() -> None:
 def test_explode_column_sets() -> None:
     scalars = [name for name in person_schema(Widths(0, 0, 0)).names]
     emails = long_person_schema("emails").names
-    assert emails == [*scalars, P + "email", P + "email_type", P + "email_status"]
+    assert emails == [
+        *scalars, P + "email", P + "email_type", P + "email_status",
+        P + "email_is_free", P + "email_is_role",
+    ]  # fmt: skip
     phones = long_person_schema("phones").names
     assert phones.count(P + "phone") == 1
-    assert phones[-4:] == [
+    assert phones[-6:] == [
         P + "phone",
         P + "phone_type",
         P + "phone_country_code",
         P + "phone_is_valid",
+        P + "phone_e164",
+        P + "phone_line_type",
     ]
-    assert phones[:-4] == [name for name in scalars if name != P + "phone"]
+    exploded = {P + "phone", P + "phone_e164", P + "phone_line_type"}
+    assert phones[:-6] == [name for name in scalars if name not in exploded]
     work = long_person_schema("work_experience").names
     assert work[-6:] == [
         P + "work_title", P + "work_organization_name", P + "work_organization_domain",
@@ -897,3 +906,39 @@ def test_one_bad_chunk_falls_back_alone(monkeypatch: pytest.MonkeyPatch) -> None
     parents, long = explode_persons(dirty, explode="emails")
     assert long.num_rows == len(parents)
     assert parents.to_pylist() == sorted(parents.to_pylist())
+
+
+@pytest.mark.parametrize("shape", ["documented", "lean"])
+def test_stored_texts_flatten_exactly_as_decoded_records(shape: str) -> None:
+    """Answers kept as JSON text (a re-run) give the very tables decoded dicts give.
+
+    The texts go through ``pyarrow.json`` when a chunk is all texts, and through the
+    dict paths when a chunk holds a surprise: both are checked, as are nulls, error
+    items and a wrongly typed value.
+    """
+    import json
+
+    from salesql_frames import sandbox
+    from salesql_frames._models import RawRecord
+
+    records: list[Any] = list(sandbox.synthetic_person_records(300, seed=5, shape=shape))
+    records[3] = None
+    records[7] = {"error": "Person not found"}
+    odd = copy.deepcopy(records[11])
+    odd["organization"] = {**(odd.get("organization") or {}), "founded_year": "1999"}
+    def text(record: Any) -> RawRecord | None:
+        return None if record is None else RawRecord(json.dumps(record, separators=(",", ":")))
+
+    texts = [text(r) for r in records]
+    for chunk in (records[:200], [*records[:200], odd]):  # the second takes the dict path
+        raw = [text(r) for r in chunk]
+        for flatten in (
+            lambda items: person_columns(items, widths=Widths(emails=4, phones=4, work=4)),
+            lambda items: explode_persons(items, explode="emails")[1],
+            lambda items: explode_persons(items, explode="work_experience")[1],
+        ):
+            assert flatten(raw).equals(flatten(chunk))
+    # the JSON path was taken for the all-text chunk, and refused the odd one
+    assert _decode._from_json(texts[:200], _flatten._wide_record_type(Widths()), "person")
+    bad = [text(odd)]
+    assert _decode._from_json(bad, _flatten._wide_record_type(Widths()), "person") == []

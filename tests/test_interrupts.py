@@ -127,7 +127,9 @@ def test_an_answer_arriving_after_the_interrupt_is_still_stored(tmp_path: Path) 
     store = tmp_path / "r.sqlite3"
     frame = pd.DataFrame({"linkedin_url": [f"linkedin.com/in/late-{i}" for i in range(50)]})
     with sandbox.serve() as sb, sb.client() as client:
-        sb.faults.add("stall", endpoint="persons_bulk", seconds=3.0)  # longer than the grace
+        # Well past the grace, so a loaded machine that handles the signal late still sees it
+        # while the answer is outstanding.
+        sb.faults.add("stall", endpoint="persons_bulk", seconds=6.0)
 
         def press_stop() -> None:
             deadline = time.monotonic() + 20

@@ -49,7 +49,16 @@ def _tagged(nb: Any, tag: str) -> str:
     """The output text of the one code cell tagged ``tag``."""
     cells = [cell for cell in nb.cells if tag in cell.metadata.get("tags", [])]
     assert len(cells) == 1, f"expected one cell tagged {tag!r}, found {len(cells)}"
-    return "\n".join(_text(output) for output in cells[0].outputs)
+    parts: list[str] = []
+    previous = None
+    for output in cells[0].outputs:  # a print may arrive as several stream messages
+        stream = output.get("name") if output["output_type"] == "stream" else None
+        if stream is not None and stream == previous:
+            parts[-1] += _text(output)
+        else:
+            parts.append(_text(output))
+        previous = stream
+    return "\n".join(parts)
 
 
 def _check_clean(nb: Any, name: str, *, also: tuple[str, ...] = ()) -> None:

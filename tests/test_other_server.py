@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -35,6 +35,7 @@ def person(url: str) -> dict[str, Any]:
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     seen: list[str] = []  # noqa: RUF012  (one server per test module)
+    bulk: list[dict[str, Any]] = []  # noqa: RUF012  every query a bulk request carried
 
     def log_message(self, *args: object) -> None:
         pass
@@ -88,10 +89,15 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if path is None:
             return
+        queries = json.loads(body)
+        if path == "/v1/organizations/enrich/bulk/":
+            Handler.bulk += queries
+            self.reply(200, [{"error": "Organization not found"} for _ in queries])
+            return
         if path != "/v1/persons/enrich/bulk/":
             self.reply(404, {"detail": "Not Found"})
             return
-        queries = json.loads(body)
+        Handler.bulk += queries
         answers = [person(q["linkedin_url"]) if q.get("linkedin_url") in KNOWN
                    else {"error": "Person not found"} for q in queries]
         self.reply(200, answers)
@@ -107,8 +113,11 @@ def base_url() -> Iterator[str]:
     server.server_close()
 
 
-def test_every_call_works_against_another_server(base_url: str) -> None:
-    with Client(KEY, base_url=base_url) as client:
+def test_every_call_works_against_another_server(
+    make_client: Callable[..., Any], base_url: str
+) -> None:
+    # Both clients (``make_client``): Client, and AsyncClient on an event loop.
+    with make_client(KEY, base_url=base_url) as client:
         assert client.allowance().emails_and_phones == 42
         assert client.verify_key() is True
         assert client.enrich_person(linkedin_url="linkedin.com/in/nobody") is None
@@ -119,11 +128,13 @@ def test_every_call_works_against_another_server(base_url: str) -> None:
     assert answers[0]["full_name"] == "Ada Lovelace"
     assert answers[1] == {"error": "Person not found"}
     assert "POST /v1/persons/enrich/bulk/" in Handler.seen  # the redirect kept POST + body
-    assert Client("wrong", base_url=base_url).verify_key() is False
+    assert make_client("wrong", base_url=base_url).verify_key() is False
 
 
-def test_list_shaped_422_detail_is_reported(base_url: str) -> None:
-    with Client(KEY, base_url=base_url) as client:
+def test_list_shaped_422_detail_is_reported(
+    make_client: Callable[..., Any], base_url: str
+) -> None:
+    with make_client(KEY, base_url=base_url) as client:
         with pytest.raises(sf.InvalidRequestError, match="field required") as info:
             client._request("GET", "/persons/enrich", params={"full_name": "x"})
     assert info.value.status == 422
@@ -137,6 +148,32 @@ def test_the_accessor_works_against_another_server(base_url: str) -> None:
         out = leads.salesql.enrich_persons(client=client, cache=False, progress=False)
     assert list(out["salesql_status"]) == ["found", "not_found", "invalid_input"]
     assert out["salesql_work_email"].iloc[0] == "a@b.io"
+
+
+def test_the_queries_another_server_receives_are_the_right_ones(base_url: str) -> None:
+    """What goes over the wire, as a server that shares no code with the sandbox saw it."""
+    accounts = pd.DataFrame({"Website": [
+        "https://www.linkedin.com/company/acme/", "https://www.linkedin.com/company/initech",
+        "careers.globex.com", "\u200fhttps://www.globex.com/about\u200e", "blog.umbrella.co.uk",
+        "a.github.io", "b.github.io", "jane@gmail.com", "https://www.linkedin.com/in/ada",
+    ]})
+    people = pd.DataFrame({"Profile": ["https://www.linkedin.com/company/acme",
+                                       "https://www.linkedin.com/in/ada-lovelace\u200e"]})
+    Handler.bulk.clear()
+    with Client(KEY, base_url=base_url) as client:
+        out = accounts.salesql.enrich_organizations(client=client, cache=False, progress=False)
+        people.salesql.enrich_persons(linkedin_url="Profile", client=client, cache=False,
+                                      progress=False)
+    assert sorted(map(str, Handler.bulk)) == sorted(map(str, [
+        {"linkedin_url": "https://linkedin.com/company/acme"},
+        {"linkedin_url": "https://linkedin.com/company/initech"},
+        {"organization_domain": "globex.com"},
+        {"organization_domain": "umbrella.co.uk"},
+        {"organization_domain": "a.github.io"},
+        {"organization_domain": "b.github.io"},
+        {"linkedin_url": "https://linkedin.com/in/ada-lovelace"},
+    ]))
+    assert list(out["salesql_status"])[-2:] == ["invalid_input", "invalid_input"]
 
 
 class Elsewhere(BaseHTTPRequestHandler):

@@ -118,3 +118,27 @@ def test_resuming_twice_sends_what_resuming_once_sends(
     assert_same_frame(once, twice)
     assert column(partial, "salesql_status").count("skipped") <= len(urls)
     assert after_partial - start <= len(identities)
+
+
+_URL_PIECES = st.lists(st.sampled_from([
+    "https://", "http://", "HTTPS://", "www.", "uk.", "m.", "linkedin.com", "LinkedIn.com",
+    "/in/", "/IN/", "/company/", "/pub/", "ada-l", "ADA", "ab", "x" * 101, "ACoAAB" + "x" * 26,
+    "ACwAA" + "Zz9_-" * 6, "/", "?trk=1", "#top", " ", "\u200e", "\ufeff", "\n", "%C3%A9", "é",
+    "\u212a", "'", "<", ">", ".", "-",
+]), max_size=9).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(st.none(), _URL_PIECES), max_size=12))
+def test_the_arrow_fast_path_agrees_with_the_scalar_canonicalizer(values: list[Any]) -> None:
+    """Whole-column canonicalization of LinkedIn URLs is the scalar function, cell by cell."""
+    import pyarrow as pa
+
+    from salesql_frames._canonical_series import map_unique
+    from salesql_frames._kinds import KINDS
+
+    array = pa.array(values, pa.string())
+    for spec in KINDS.values():
+        fn = spec.canonical["linkedin_url"]
+        expected = [None if value is None else fn(value) for value in values]
+        assert map_unique(array, fn).to_pylist() == expected

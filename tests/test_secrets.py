@@ -6,6 +6,8 @@ its traceback formatted with every frame's locals (what Sentry and ``pytest
 ``__context__`` (no httpx exception, which would carry the request and its headers),
 the DEBUG log, and the client's ``repr`` and pickle. The canary is a module global and
 is never bound to a local of a test, so a test's own frame cannot be what leaks it.
+Every path runs against `Client` and `AsyncClient` (``make_client``; an async error's
+traceback holds the event loop's frames too).
 """
 
 from __future__ import annotations
@@ -23,11 +25,12 @@ import traceback
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import salesql_frames as sf
-from salesql_frames import Client, sandbox
+from salesql_frames import AsyncClient, Client, sandbox
 from salesql_frames.sandbox import FakeClock
 
 TOKEN = secrets.token_hex(12)
@@ -53,7 +56,7 @@ def chain(error: BaseException) -> list[BaseException]:
 
 
 def assert_no_canary(error: BaseException, caplog: pytest.LogCaptureFixture,
-                     *clients: Client) -> None:
+                     *clients: Any) -> None:
     """Nothing an error tracker, a log or a pickle would keep holds the key."""
     assert isinstance(error, sf.SalesQLError), repr(error)
     texts = [repr(error), str(error), repr(vars(error)), caplog.text]
@@ -95,9 +98,9 @@ def canary_sb(clock: FakeClock) -> Iterator[sandbox.Sandbox]:
 
 
 @pytest.fixture
-def canary_client(canary_sb: sandbox.Sandbox, clock: FakeClock) -> Iterator[Client]:
-    with Client(CANARY, base_url=canary_sb.base_url, clock=clock, max_retries=1) as client:
-        yield client
+def canary_client(canary_sb: sandbox.Sandbox, clock: FakeClock,
+                  make_client: Callable[..., Any]) -> Any:
+    return make_client(CANARY, base_url=canary_sb.base_url, clock=clock, max_retries=1)
 
 
 # -- answers of the sandbox ---------------------------------------------------------------
@@ -122,7 +125,7 @@ def canary_client(canary_sb: sandbox.Sandbox, clock: FakeClock) -> Iterator[Clie
     ],
 )
 def test_sandbox_faults_never_show_the_key(
-    canary_sb: sandbox.Sandbox, canary_client: Client, caplog: pytest.LogCaptureFixture,
+    canary_sb: sandbox.Sandbox, canary_client: Any, caplog: pytest.LogCaptureFixture,
     fault: str, options: dict[str, object], expected: type[sf.SalesQLError],
 ) -> None:
     canary_sb.faults.add(fault, endpoint="persons_bulk", times=5, **options)
@@ -134,9 +137,10 @@ def test_sandbox_faults_never_show_the_key(
 
 
 def test_wrong_key_never_shows_the_key(
-    sb: sandbox.Sandbox, clock: FakeClock, caplog: pytest.LogCaptureFixture
+    sb: sandbox.Sandbox, clock: FakeClock, caplog: pytest.LogCaptureFixture,
+    make_client: Callable[..., Any],
 ) -> None:
-    client = Client(CANARY, base_url=sb.base_url, clock=clock)
+    client = make_client(CANARY, base_url=sb.base_url, clock=clock)
     error = caught(lambda: client.enrich_persons_bulk(BULK))
     assert isinstance(error, sf.AuthenticationError)
     assert sb.counters.unauthorized == 1
@@ -144,31 +148,35 @@ def test_wrong_key_never_shows_the_key(
 
 
 def test_wrong_path_never_shows_the_key(
-    canary_sb: sandbox.Sandbox, clock: FakeClock, caplog: pytest.LogCaptureFixture
+    canary_sb: sandbox.Sandbox, clock: FakeClock, caplog: pytest.LogCaptureFixture,
+    make_client: Callable[..., Any],
 ) -> None:
-    client = Client(CANARY, base_url=canary_sb.base_url.removesuffix("/v1") + "/v9",
-                    clock=clock)
+    client = make_client(CANARY, base_url=canary_sb.base_url.removesuffix("/v1") + "/v9",
+                         clock=clock)
     error = caught(lambda: client.enrich_persons_bulk(BULK))
     assert isinstance(error, sf.NotFoundError)
     assert_no_canary(error, caplog, client)
 
 
 def test_stall_never_shows_the_key(
-    canary_sb: sandbox.Sandbox, caplog: pytest.LogCaptureFixture
+    canary_sb: sandbox.Sandbox, caplog: pytest.LogCaptureFixture,
+    make_client: Callable[..., Any],
 ) -> None:
     canary_sb.faults.add("stall", endpoint="persons_bulk", seconds=5)
-    client = Client(CANARY, base_url=canary_sb.base_url, timeout=0.5, max_retries=0)
+    client = make_client(CANARY, base_url=canary_sb.base_url, timeout=0.5, max_retries=0)
     error = caught(lambda: client.enrich_persons_bulk(BULK))
     assert isinstance(error, sf.APITimeoutError)
     assert error.sent is True
     assert_no_canary(error, caplog, client)
 
 
-def test_connection_refused_never_shows_the_key(caplog: pytest.LogCaptureFixture) -> None:
+def test_connection_refused_never_shows_the_key(
+    caplog: pytest.LogCaptureFixture, make_client: Callable[..., Any]
+) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    client = Client(CANARY, base_url=f"http://127.0.0.1:{port}/v1", max_retries=0)
+    client = make_client(CANARY, base_url=f"http://127.0.0.1:{port}/v1", max_retries=0)
     error = caught(client.allowance)
     assert isinstance(error, sf.APIConnectionError)
     assert error.sent is False
@@ -176,9 +184,10 @@ def test_connection_refused_never_shows_the_key(caplog: pytest.LogCaptureFixture
 
 
 def test_missing_key_never_shows_a_key(
-    canary_sb: sandbox.Sandbox, caplog: pytest.LogCaptureFixture
+    canary_sb: sandbox.Sandbox, caplog: pytest.LogCaptureFixture,
+    make_client: Callable[..., Any],
 ) -> None:
-    client = Client(base_url=canary_sb.base_url)
+    client = make_client(base_url=canary_sb.base_url)
     error = caught(lambda: client.enrich_persons_bulk(BULK))
     assert isinstance(error, sf.MissingAPIKeyError)
     assert sum(canary_sb.counters.requests.values()) == 0
@@ -266,12 +275,12 @@ def echo_server() -> Iterator[ThreadingHTTPServer]:
 @pytest.mark.parametrize("case", list(ECHOES))
 def test_server_echoing_the_key_never_shows_it(
     echo_server: ThreadingHTTPServer, clock: FakeClock, caplog: pytest.LogCaptureFixture,
-    case: str,
+    make_client: Callable[..., Any], case: str,
 ) -> None:
     answer, expected = ECHOES[case]
     echo_server.answer = answer  # type: ignore[attr-defined]
     base_url = f"http://127.0.0.1:{echo_server.server_address[1]}/v1"
-    client = Client(CANARY, base_url=base_url, clock=clock, max_retries=1)
+    client = make_client(CANARY, base_url=base_url, clock=clock, max_retries=1)
     error = caught(lambda: client.enrich_persons_bulk(BULK))
     assert type(error) is expected, repr(error)
     assert echo_server.authorizations[0] == "Bearer " + CANARY  # type: ignore[attr-defined]
@@ -279,17 +288,20 @@ def test_server_echoing_the_key_never_shows_it(
 
 
 def test_allowance_echoing_the_key_never_shows_it(
-    echo_server: ThreadingHTTPServer, caplog: pytest.LogCaptureFixture
+    echo_server: ThreadingHTTPServer, caplog: pytest.LogCaptureFixture,
+    make_client: Callable[..., Any],
 ) -> None:
     echo_server.answer = echo(200, '["KEY"]')  # type: ignore[attr-defined]
     base_url = f"http://127.0.0.1:{echo_server.server_address[1]}/v1"
-    client = Client(CANARY, base_url=base_url)
+    client = make_client(CANARY, base_url=base_url)
     error = caught(client.allowance)
     assert isinstance(error, sf.ResponseError)
     assert_no_canary(error, caplog, client)
 
 
-def test_trickle_never_shows_the_key(caplog: pytest.LogCaptureFixture) -> None:
+def test_trickle_never_shows_the_key(
+    caplog: pytest.LogCaptureFixture, make_client: Callable[..., Any]
+) -> None:
     clock = FakeClock()
     listener = socket.create_server(("127.0.0.1", 0))
 
@@ -308,7 +320,7 @@ def test_trickle_never_shows_the_key(caplog: pytest.LogCaptureFixture) -> None:
 
     threading.Thread(target=trickle, daemon=True).start()
     base_url = f"http://127.0.0.1:{listener.getsockname()[1]}/v1"
-    client = Client(CANARY, base_url=base_url, timeout=2, clock=clock, max_retries=0)
+    client = make_client(CANARY, base_url=base_url, timeout=2, clock=clock, max_retries=0)
     try:
         error = caught(lambda: client.enrich_persons_bulk(BULK))
     finally:
@@ -320,38 +332,41 @@ def test_trickle_never_shows_the_key(caplog: pytest.LogCaptureFixture) -> None:
 # -- configuration refused before anything is sent ----------------------------------------
 
 
-BAD_CONFIG: dict[str, Callable[[], object]] = {
-    "inner space": lambda: Client(CANARY + " x"),
-    "line break": lambda: Client(CANARY + "\n" + CANARY),
-    "non-ASCII": lambda: Client(CANARY + "\u00e9"),  # never a UnicodeEncodeError
-    "too long": lambda: Client(CANARY * 100),
-    "key as userinfo": lambda: Client(base_url=f"https://{CANARY}@api.example.com/v1"),
-    "key as password": lambda: Client(base_url=f"https://u:{CANARY}@api.example.com/v1"),
-    "key in query": lambda: Client(base_url=f"https://api.example.com/v1?token={CANARY}"),
-    "api_key query": lambda: Client(base_url=f"https://api.example.com/v1?api_key={CANARY}"),
-    "key in fragment": lambda: Client(base_url=f"https://api.example.com/v1#{CANARY}"),
-    "key in path": lambda: Client(CANARY, base_url=f"https://api.example.com/{CANARY}/v1"),
-    "swapped arguments": lambda: Client(CANARY, base_url=CANARY),
-    "bad URL with key": lambda: Client(base_url=f"https://{CANARY}@[::1/v1"),
-    "bad timeout": lambda: Client(CANARY, timeout=float("inf")),
+BAD_CONFIG: dict[str, Callable[[Callable[..., Any]], object]] = {
+    "inner space": lambda make: make(CANARY + " x"),
+    "line break": lambda make: make(CANARY + "\n" + CANARY),
+    "non-ASCII": lambda make: make(CANARY + "\u00e9"),  # never a UnicodeEncodeError
+    "too long": lambda make: make(CANARY * 100),
+    "key as userinfo": lambda make: make(base_url=f"https://{CANARY}@api.example.com/v1"),
+    "key as password": lambda make: make(base_url=f"https://u:{CANARY}@api.example.com/v1"),
+    "key in query": lambda make: make(base_url=f"https://api.example.com/v1?token={CANARY}"),
+    "api_key query": lambda make: make(base_url=f"https://api.example.com/v1?api_key={CANARY}"),
+    "key in fragment": lambda make: make(base_url=f"https://api.example.com/v1#{CANARY}"),
+    "key in path": lambda make: make(CANARY, base_url=f"https://api.example.com/{CANARY}/v1"),
+    "swapped arguments": lambda make: make(CANARY, base_url=CANARY),
+    "bad URL with key": lambda make: make(base_url=f"https://{CANARY}@[::1/v1"),
+    "bad timeout": lambda make: make(CANARY, timeout=float("inf")),
 }
 
 
 @pytest.mark.parametrize("case", list(BAD_CONFIG))
+@pytest.mark.parametrize("client_class", [Client, AsyncClient])
 def test_bad_configuration_never_shows_the_key(
-    caplog: pytest.LogCaptureFixture, case: str
+    caplog: pytest.LogCaptureFixture, client_class: type[Any], case: str
 ) -> None:
-    error = caught(BAD_CONFIG[case])
+    # The class itself, not ``make_client``: that helper's frame would hold the key.
+    error = caught(lambda: BAD_CONFIG[case](client_class))
     assert isinstance(error, sf.ConfigurationError)
     assert_no_canary(error, caplog)
 
 
+@pytest.mark.parametrize("client_class", [Client, AsyncClient])
 def test_bad_key_from_the_environment_never_shows_it(
     canary_sb: sandbox.Sandbox, monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, client_class: type[Any],
 ) -> None:
     monkeypatch.setenv("SALESQL_API_KEY", CANARY + "\t" + CANARY)
-    error = caught(lambda: Client(base_url=canary_sb.base_url))
+    error = caught(lambda: client_class(base_url=canary_sb.base_url))
     assert isinstance(error, sf.ConfigurationError)
     assert "SALESQL_API_KEY" in str(error)
     assert sum(canary_sb.counters.requests.values()) == 0

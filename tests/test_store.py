@@ -305,3 +305,17 @@ def test_resume_after_budget_sends_only_the_rest(
     assert sb.counters.searches == 200
     assert first < 200
     assert max(sb.counters.queries.values()) == 1
+
+
+def test_stored_answers_orjson_refuses_still_read_back(tmp_path: Path) -> None:
+    """Items the standard library wrote but orjson refuses (NaN, huge ints) read back."""
+    from salesql_frames._store import ResultStore
+
+    with ResultStore(tmp_path / "s.sqlite3") as store:
+        store.put_many("acct", "person", [("k1", {"score": float("nan"), "id": 2**70}),
+                                          ("k2", {"name": "Ada"})])
+        got = store.get_many(["k1", "k2"])
+    assert got["k1"] is not None
+    assert got["k1"]["id"] == 2**70
+    assert got["k1"]["score"] != got["k1"]["score"]  # NaN
+    assert got["k2"] == {"name": "Ada"}

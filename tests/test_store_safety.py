@@ -433,6 +433,40 @@ def test_a_held_write_lock_is_waited_for_then_an_error(tmp_path: Path) -> None:
         connection.close()
 
 
+def test_opening_a_new_store_waits_for_another_run_creating_it(tmp_path: Path) -> None:
+    """Two runs starting together on one new store: the second waits, it does not fail.
+
+    The holder is a run half-way through opening a new file (rollback journal, a write
+    in progress): SQLite answers the switch to WAL with an immediate "database is
+    locked", which its own timeout does not cover.
+    """
+    path = tmp_path / "new.db"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("CREATE TABLE other (a)")
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO other VALUES (1)")
+    threading.Timer(0.3, lambda: holder.execute("COMMIT")).start()
+    with ResultStore(path, lock_timeout=10) as store:
+        store.put_many("acct", "person", [("k", None)])
+        assert store.get_many(["k"]) == {"k": None}
+
+    holder.close()
+
+    blocker = sqlite3.connect(tmp_path / "held.db", isolation_level=None)
+    blocker.execute("CREATE TABLE other (a)")
+    blocker.execute("BEGIN IMMEDIATE")  # never let go: the open gives up after the timeout
+    blocker.execute("INSERT INTO other VALUES (1)")
+    try:
+        started = time.monotonic()
+        with pytest.raises(sf.StoreError, match="write lock") as caught:
+            ResultStore(tmp_path / "held.db", lock_timeout=0.3)
+        assert 0.25 <= time.monotonic() - started < 5
+        assert caught.value.operation == "open"
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+
+
 def test_the_lock_timeout_is_a_few_seconds(tmp_path: Path) -> None:
     assert 1 <= C.STORE_LOCK_TIMEOUT <= 10
     with ResultStore(tmp_path / "r.db") as store:
@@ -560,3 +594,40 @@ def test_a_store_from_before_claims_keeps_working(tmp_path: Path) -> None:
     db.close()
     with ResultStore(path) as store:  # a second open changes nothing
         assert store.info().entries == 1
+
+
+def test_a_run_keeps_stored_answers_as_text_until_it_flattens_them(tmp_path: Path) -> None:
+    """``look_up(raw=True)`` (what a run uses) gives the texts; ``get_many`` decodes."""
+    from salesql_frames._models import RawRecord
+
+    path = tmp_path / "r.db"
+    fill(path, 3)
+    with ResultStore(path) as store:
+        raw = store.look_up(KEYS[:3], raw=True)
+        assert all(isinstance(one.record, RawRecord) for one in raw.values())
+        assert [raw[k].record.load() for k in KEYS[:3]] == [  # type: ignore[union-attr]
+            {"uuid": k, "bio": "y" * 300} for k in KEYS[:3]]
+        assert store.get_many(KEYS[:3]) == {k: {"uuid": k, "bio": "y" * 300} for k in KEYS[:3]}
+
+
+def test_a_damaged_stored_answer_stops_a_re_run_before_anything_is_sent(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from salesql_frames import sandbox
+
+    path = tmp_path / "r.db"
+    with sandbox.serve(seed=2) as sb, sb.client() as client:
+        frame = pd.DataFrame({"linkedin_url": [f"https://linkedin.com/in/dmg-{i}"
+                                               for i in range(30)]})
+        first = frame.salesql.enrich_persons(client=client, cache=path, progress=False)
+        found = int((first["salesql_status"] == "found").sum())
+        assert found  # some answers are stored as records
+        with sqlite3.connect(path) as connection:  # cut one stored record short
+            connection.execute(
+                "UPDATE results SET item = substr(item, 1, 50) WHERE key = "
+                "(SELECT min(key) FROM results WHERE found)")
+        before = sb.counters.searches
+        with pytest.raises(sf.StoreError, match="read") as caught:
+            frame.salesql.enrich_persons(client=client, cache=path, progress=False)
+        assert caught.value.operation == "read"
+        assert sb.counters.searches == before  # nothing was sent

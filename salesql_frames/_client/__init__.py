@@ -8,9 +8,12 @@
 - `_base`: `BaseClient`, what every client shares: state, pacer accounting, reading
   answers (no I/O).
 - `_sync`: `Client`, the endpoints and the request loop (the I/O).
+- `_async`: `AsyncClient`, the same endpoints and loop, awaited.
 """
 
+from ._async import AsyncClient, asend_batch
 from ._pacing import Pacer, RateLimit
 from ._sync import Client, require_key, send_batch
 
-__all__ = ["Client", "Pacer", "RateLimit", "require_key", "send_batch"]
+__all__ = ["AsyncClient", "Client", "Pacer", "RateLimit", "asend_batch", "require_key",
+           "send_batch"]

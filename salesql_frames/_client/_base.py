@@ -8,8 +8,10 @@ single answer is checked. A client only adds the I/O: sending, and sleeping.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,16 +21,19 @@ from .. import _constants as C
 from .._clock import SYSTEM_CLOCK, Clock
 from .._exceptions import (
     APIConnectionError,
+    AuthenticationError,
     ConfigurationError,
     InvalidArgumentError,
     InvalidArgumentTypeError,
+    MissingAPIKeyError,
     QuotaExhaustedError,
     RateLimitError,
     ResponseError,
     SalesQLError,
 )
 from .._kinds import KindSpec
-from .._models import Query, Record
+from .._models import Allowance, Query, Record
+from .._params import validate_query
 from ._config import (
     BearerAuth,
     Secret,
@@ -43,6 +48,7 @@ from ._config import (
 from ._errors import (
     deadline_error,
     is_not_found,
+    read_json,
     redirect_target,
     status_error,
     too_large_error,
@@ -142,6 +148,7 @@ class BaseClient:
         max_retries: int = C.MAX_RETRIES,
         rate_limit: RateLimit | None = None,
         daily_limit: int | None = None,
+        transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
         clock: Clock | None = None,
     ) -> None:
         try:  # the raw key and URL leave this frame before an error does
@@ -155,6 +162,11 @@ class BaseClient:
         self.timeout = make_timeout(timeout)
         self._clock = clock or SYSTEM_CLOCK
         self._pacer = Pacer(rate_limit, daily_limit, clock=self._clock)
+        self._http = self._open(transport)
+
+    def _open(self, transport: Any) -> Any:
+        """The client's httpx client (sync or async) over ``transport`` (the I/O side)."""
+        raise NotImplementedError
 
     # -- what the user sees ------------------------------------------------------------
 
@@ -181,6 +193,7 @@ class BaseClient:
         self.max_retries = state["max_retries"]
         self._clock = SYSTEM_CLOCK
         self._pacer = Pacer(state["pacer"], state["daily_limit"], clock=self._clock)
+        self._http = self._open(None)
 
     @property
     def clock(self) -> Clock:
@@ -272,6 +285,22 @@ class BaseClient:
         logger.info("%s %s failed: %s", method, path, type(error).__name__)
         return error
 
+    @contextmanager
+    def _abandonable(self, method: str, path: str, weight: int) -> Iterator[None]:
+        """Around an attempt's I/O: account one given up mid-request (a cancelled task, Ctrl-C).
+
+        The request may have reached the server, which then does (and charges) the work
+        whether or not anyone reads the answer: its searches stay counted against the
+        window and the daily limit, as possibly charged. The exception goes on as it was.
+        """
+        try:
+            yield
+        except (asyncio.CancelledError, KeyboardInterrupt) as exc:
+            how = "cancelled" if isinstance(exc, asyncio.CancelledError) else "interrupted"
+            logger.info("%s %s %s mid-request: the server may have done (and charged) it; "
+                        "its %d searches stay counted", method, path, how, weight)
+            raise
+
     def _slash_redirect(self, response: httpx.Response) -> httpx.URL | None:
         """Where to send again after a web framework's trailing-slash redirect, else None.
 
@@ -309,7 +338,56 @@ class BaseClient:
         logger.info("retrying %s %s in %.2f s (%s)", method, path, delay, type(error).__name__)
         return delay
 
+    def _on_attempt(
+        self, answer: httpx.Response | SalesQLError | httpx.TransportError, method: str,
+        path: str, weight: int, *, not_found_ok: bool, started: float,
+    ) -> httpx.Response | SalesQLError:
+        """Account one attempt's outcome (what `_exchange` returned, sync or async).
+
+        Returns:
+            The usable response, or the error the attempt ended with (for `_retry_after`).
+        """
+        if isinstance(answer, httpx.TransportError):
+            return self._on_transport_error(answer, method, path, weight)
+        if isinstance(answer, SalesQLError):
+            return self._on_unread_body(answer, method, path)
+        error = self._on_response(answer, method, path, weight, not_found_ok=not_found_ok,
+                                  elapsed=self._clock.monotonic() - started)
+        return answer if error is None else error
+
     # -- answers -----------------------------------------------------------------------
+
+    def _bulk_batches(self, spec: KindSpec, queries: Iterable[Mapping[str, object]],
+                      batch_size: int) -> list[Sequence[Query]]:
+        """All queries validated (before anything is sent), cut into batches."""
+        checked = [validate_query(query, spec, index=i) for i, query in enumerate(queries)]
+        return list(batches(checked, batch_size))
+
+    @staticmethod
+    def _single_params(spec: KindSpec, params: Mapping[str, object]) -> dict[str, str]:
+        """The query string of a single lookup, validated (nothing is sent otherwise)."""
+        return wire_params(validate_query(params, spec))
+
+    def _allowance_answer(self, response: httpx.Response) -> Allowance:
+        """The `Allowance` of a ``GET /allowance`` answer, or a `ResponseError`."""
+        body = read_json(response, C.PATH_ALLOWANCE)
+        try:
+            return Allowance.from_body(body)
+        except TypeError as exc:
+            problem = self._secret(C.PATH_ALLOWANCE).scrub(str(exc))
+        del body  # raised outside the except (no chained context), without the body
+        raise ResponseError(
+            f"GET {C.PATH_ALLOWANCE}: unexpected allowance body ({problem})",
+            path=C.PATH_ALLOWANCE,
+            status=200,
+        )
+
+    @staticmethod
+    def _verified(error: AuthenticationError) -> bool:
+        """What `verify_key` answers when the free lookup was refused: False, unless no key."""
+        if isinstance(error, MissingAPIKeyError):
+            raise error
+        return False
 
     def _check_batch(self, batch: Sequence[Query]) -> None:
         if not 1 <= len(batch) <= C.MAX_BULK_QUERIES:

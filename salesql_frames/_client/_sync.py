@@ -12,14 +12,11 @@ from collections.abc import Iterable, Mapping, Sequence
 import httpx
 
 from .. import _constants as C
-from .._clock import Clock
-from .._exceptions import AuthenticationError, MissingAPIKeyError, ResponseError, SalesQLError
+from .._exceptions import AuthenticationError, SalesQLError
 from .._kinds import ORGANIZATION, PERSON, KindSpec
 from .._models import Allowance, Query, Record
-from .._params import validate_query
-from ._base import Attempts, BaseClient, batches, wire_params
+from ._base import Attempts, BaseClient
 from ._errors import read_json, undecodable_error
-from ._pacing import RateLimit
 
 __all__ = ["Client", "require_key", "send_batch"]
 
@@ -61,27 +58,10 @@ class Client(BaseClient):
         'Sandro Carsava'
     """
 
-    def __init__(
-        self,
-        api_key: str | None = None,
-        *,
-        base_url: str | None = None,
-        timeout: float | tuple[float, float] | None = None,
-        max_retries: int = C.MAX_RETRIES,
-        rate_limit: RateLimit | None = None,
-        daily_limit: int | None = None,
-        transport: httpx.BaseTransport | None = None,
-        clock: Clock | None = None,
-    ) -> None:
-        try:  # the raw key and URL leave this frame before an error does
-            super().__init__(
-                api_key, base_url=base_url, timeout=timeout, max_retries=max_retries,
-                rate_limit=rate_limit, daily_limit=daily_limit, clock=clock,
-            )
-        finally:
-            del api_key, base_url
-        self._transport = transport
-        self._http = httpx.Client(transport=transport, **self._http_options())
+    _http: httpx.Client
+
+    def _open(self, transport: httpx.BaseTransport | None) -> httpx.Client:
+        return httpx.Client(transport=transport, **self._http_options())
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -95,11 +75,6 @@ class Client(BaseClient):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def __setstate__(self, state: dict[str, object]) -> None:
-        super().__setstate__(state)
-        self._transport = None
-        self._http = httpx.Client(**self._http_options())
-
     # -- endpoints -------------------------------------------------------------------
 
     def allowance(self) -> Allowance:
@@ -111,17 +86,7 @@ class Client(BaseClient):
             ...     client.allowance().emails_and_phones
             500
         """
-        body = read_json(self._request("GET", C.PATH_ALLOWANCE), C.PATH_ALLOWANCE)
-        try:
-            return Allowance.from_body(body)
-        except TypeError as exc:
-            problem = self._secret(C.PATH_ALLOWANCE).scrub(str(exc))
-        del body  # raised outside the except (no chained context), without the body
-        raise ResponseError(
-            f"GET {C.PATH_ALLOWANCE}: unexpected allowance body ({problem})",
-            path=C.PATH_ALLOWANCE,
-            status=200,
-        )
+        return self._allowance_answer(self._request("GET", C.PATH_ALLOWANCE))
 
     def verify_key(self) -> bool:
         """Check the key with the reference's free test profile (never costs a credit).
@@ -139,10 +104,8 @@ class Client(BaseClient):
         """
         try:
             self.enrich_person(linkedin_url=C.FREE_PROFILE_URL)
-        except MissingAPIKeyError:
-            raise
-        except AuthenticationError:
-            return False
+        except AuthenticationError as exc:
+            return self._verified(exc)
         return True
 
     def enrich_person(self, **params: str | bool | None) -> Record | None:
@@ -237,17 +200,15 @@ class Client(BaseClient):
     def _bulk(
         self, spec: KindSpec, queries: Iterable[Mapping[str, object]], batch_size: int
     ) -> list[Record]:
-        checked = [validate_query(query, spec, index=i) for i, query in enumerate(queries)]
         results: list[Record] = []
-        for batch in batches(checked, batch_size):
+        for batch in self._bulk_batches(spec, queries, batch_size):
             results.extend(send_batch(self, spec, batch))
         return results
 
     def _enrich_one(self, spec: KindSpec, params: Mapping[str, object]) -> Record | None:
-        query = validate_query(params, spec)
         path = spec.single_path
-        response = self._request("GET", path, params=wire_params(query), not_found_ok=True,
-                                 weight=1)
+        response = self._request("GET", path, params=self._single_params(spec, params),
+                                 not_found_ok=True, weight=1)
         return self._single_answer(spec, response, read_json(response, path))
 
     def _request(
@@ -281,60 +242,53 @@ class Client(BaseClient):
         """
         auth = self._auth(path)
         attempts = Attempts(resend_unknown=resend_unknown)
-        error: SalesQLError | None
         while True:
             self.pacer.acquire(weight, path)
             started = self._clock.monotonic()
-            try:
-                answer = self._exchange(method, path, params, json_body, auth, started)
-            except httpx.TransportError as exc:
-                error = self._on_transport_error(exc, method, path, weight)
-            else:
-                if isinstance(answer, SalesQLError):
-                    error = self._on_unread_body(answer, method, path)
-                else:
-                    error = self._on_response(
-                        answer, method, path, weight, not_found_ok=not_found_ok,
-                        elapsed=self._clock.monotonic() - started,
-                    )
-                    if error is None:
-                        return answer
-            self._clock.sleep(self._retry_after(error, attempts, method, path))
+            with self._abandonable(method, path, weight):
+                outcome = self._exchange(method, path, params, json_body, auth, started)
+            answer = self._on_attempt(outcome, method, path, weight,
+                                      not_found_ok=not_found_ok, started=started)
+            del outcome  # a transport failure's traceback holds the request
+            if isinstance(answer, httpx.Response):
+                return answer
+            self._clock.sleep(self._retry_after(answer, attempts, method, path))
 
     def _exchange(
         self, method: str, path: str, params: Mapping[str, str] | None, json_body: object,
         auth: httpx.Auth, started: float,
-    ) -> httpx.Response | SalesQLError:
+    ) -> httpx.Response | SalesQLError | httpx.TransportError:
         """One attempt: send, then read the body within the deadline and the size cap.
 
         A trailing-slash redirect on the same server is followed once
         (`BaseClient._slash_redirect`); other redirects come back as they are.
 
         Returns:
-            The response with its body read, or the error that stopped the read.
-
-        Raises:
-            httpx.TransportError: The connection failed, before or during the body.
+            The response with its body read, the error that stopped the read, or the
+            transport failure (before or during the body) for `BaseClient._on_attempt`.
         """
-        request = self._http.build_request(method, path, params=params, json=json_body)
-        response = self._http.send(request, auth=auth, stream=True)
-        target = self._slash_redirect(response)
-        if target is not None:
-            response.close()
-            request = self._http.build_request(method, target, json=json_body)
-            response = self._http.send(request, auth=auth, stream=True)
-        reader = self._body_reader(response, method, path, started)
         try:
-            problem = reader.start()
-            chunks = response.iter_bytes() if problem is None else iter(())
+            request = self._http.build_request(method, path, params=params, json=json_body)
+            response = self._http.send(request, auth=auth, stream=True)
+            target = self._slash_redirect(response)
+            if target is not None:
+                response.close()
+                request = self._http.build_request(method, target, json=json_body)
+                response = self._http.send(request, auth=auth, stream=True)
+            reader = self._body_reader(response, method, path, started)
             try:
-                for chunk in chunks:
-                    if (problem := reader.feed(chunk)) is not None:
-                        break
-            except httpx.DecodingError:
-                problem = undecodable_error(method, path, response.status_code)
-        finally:
-            response.close()  # an unread rest closes the connection instead of reusing it
+                problem = reader.start()
+                chunks = response.iter_bytes() if problem is None else iter(())
+                try:
+                    for chunk in chunks:
+                        if (problem := reader.feed(chunk)) is not None:
+                            break
+                except httpx.DecodingError:
+                    problem = undecodable_error(method, path, response.status_code)
+            finally:
+                response.close()  # an unread rest closes the connection instead of reusing it
+        except httpx.TransportError as exc:
+            return exc
         return reader.response() if problem is None else problem
 
 
