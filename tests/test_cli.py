@@ -245,7 +245,7 @@ def test_demo_writes_xlsx_and_prints_summary(tmp_path: Path) -> None:
     run = cli("demo", cwd=tmp_path, command=[script] if script else None)
     assert run.returncode == 0, run.stderr
     for text in ("Plan(persons): 200 rows", "not found", "credits used",
-                 "2 blank row(s) dropped", "wrote"):
+                 "2 blank rows dropped", "wrote"):
         assert text in run.stdout
     out = pd.read_excel(tmp_path / "salesql-demo-enriched.xlsx", engine="calamine")
     assert len(out) == 200
