@@ -55,6 +55,12 @@ def check_shape(spec: KindSpec, how: object, explode: object) -> None:
     """
     if how not in ("wide", "long"):
         raise InvalidArgumentError(f'how must be "wide" or "long", got {how!r}')
+    if explode is not None and spec.explode and explode not in spec.explode:
+        choices = ", ".join(f'"{name}"' for name in spec.explode)
+        raise InvalidArgumentError(
+            f"explode={explode!r} names no list of a {spec.name}: use one of {choices} "
+            '(with how="long")'
+        )
     if how == "wide":
         if explode is not None:
             raise InvalidArgumentError(

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Final
 from urllib.parse import quote, unquote
 
-from ._hostlists import is_free_mail, is_profile_platform
+from ._hostlists import is_free_mail, is_hosting_platform, is_profile_platform
 
 if TYPE_CHECKING:
     from publicsuffixlist import PublicSuffixList
@@ -135,6 +135,8 @@ _BAD_SLUG_RE: Final = re.compile(r"[\s\x00-\x1f\x7f-\x9f\ufffd]")
 _DOTS_TABLE: Final = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
 _ASCII_LABEL_RE: Final = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _PORT_RE: Final = re.compile(r"[0-9]*")
+#: The longest host name DNS allows.
+_MAX_HOST_LENGTH: Final = 253
 
 #: The common case, answered without the general parser: a plain profile URL. The
 #: same pattern, in RE2's syntax, canonicalizes whole Arrow columns at once
@@ -147,8 +149,11 @@ _PLAIN_PROFILE: Final = (
 )
 PLAIN_SLUG_LENGTHS: Final = (3, 100)
 PLAIN_PROFILE_PATTERN: Final = _PLAIN_PROFILE.format(slug="+")
+#: ASCII only: under IGNORECASE alone ``[a-z]`` would match U+0131, U+017F and the
+#: Kelvin sign, and send them unencoded; such slugs take the general path (percent-encoded).
 _PLAIN_PROFILE_RE: Final = re.compile(
-    _PLAIN_PROFILE.format(slug="{{{},{}}}".format(*PLAIN_SLUG_LENGTHS)), re.IGNORECASE
+    _PLAIN_PROFILE.format(slug="{{{},{}}}".format(*PLAIN_SLUG_LENGTHS)),
+    re.IGNORECASE | re.ASCII,
 )
 
 _ORGANIZATION_KINDS: Final = frozenset({"company", "school", "showcase"})
@@ -365,17 +370,18 @@ def registrable_domain(host: str) -> str | None:
     """The registrable domain of a lowercase host by the public suffix list, or None.
 
     Private suffixes count as suffixes, so two sites on one hosting platform stay apart.
-    None when ``host`` is itself a public suffix.
+    None when ``host`` is itself a public suffix, or its top-level name is not one
+    (``acme.local``, ``acme.invalid``).
 
     Examples:
         >>> registrable_domain("blog.acme.co.uk"), registrable_domain("careers.acme.com")
         ('acme.co.uk', 'acme.com')
         >>> registrable_domain("a.github.io")
         'a.github.io'
-        >>> registrable_domain("co.uk") is None
-        True
+        >>> registrable_domain("co.uk") is None, registrable_domain("acme.local") is None
+        (True, True)
     """
-    domain: str | None = _suffixes().privatesuffix(host)
+    domain: str | None = _suffixes().privatesuffix(host, accept_unknown=False)
     return domain
 
 
@@ -385,9 +391,12 @@ def _parse_host(part: str) -> tuple[str, str] | None:
     The form is ``"email"`` (an address), ``"page"`` (a URL with a path: a page on the
     site) or ``"site"`` (a bare domain, or a URL of the site's root).
     """
-    text, form = part, "site"
+    # NFKC, as IDNA maps them: full-width letters and at signs are the ASCII ones.
+    text, form = unicodedata.normalize("NFKC", part), "site"
     match = _SCHEME_RE.match(text)
     if match:
+        if match.group(1).lower() not in ("http", "https"):
+            return None  # javascript://, ftp://, ...: not a website
         text = text[match.end() :]
     elif text[:7].lower() == "mailto:":
         text, form = text[7:], "email"
@@ -397,8 +406,11 @@ def _parse_host(part: str) -> tuple[str, str] | None:
     if end is not None:
         rest = text[end.start() :]
         text = text[: end.start()]
-        if rest[0] in "/\\" and _PATH_END_RE.split(rest, maxsplit=1)[0].strip("/\\"):
-            form = "page"
+        path, _, fragment = rest.partition("#")
+        if (rest[0] in "/\\" and _PATH_END_RE.split(path, maxsplit=1)[0].strip("/\\")) or (
+            fragment.lstrip("!").startswith("/")
+        ):
+            form = "page"  # a path, or a route in the fragment (#/org/acme)
     user, at, text = text.rpartition("@")
     if at and not match and user:
         form = "email"
@@ -407,7 +419,7 @@ def _parse_host(part: str) -> tuple[str, str] | None:
         return None
     host = unicodedata.normalize("NFC", host.translate(_DOTS_TABLE).lower()).removesuffix(".")
     labels = host.split(".")
-    if len(labels) < 2:
+    if len(labels) < 2 or len(host) > _MAX_HOST_LENGTH:
         return None
     canonical: list[str] = []
     for label in labels:
@@ -421,14 +433,27 @@ def _parse_host(part: str) -> tuple[str, str] | None:
     return ".".join(canonical), form
 
 
-def _refusal(domain: str, form: str) -> str | None:
-    """Why ``domain`` (in that form) is never an organization's domain, or None."""
+def _organization_domain(host: str, form: str) -> tuple[str | None, str | None]:
+    """The organization domain of a parsed host, or None with why not.
+
+    The registrable domain, except on a multi-tenant hosting platform, where a
+    customer's subdomain is kept whole (``acme.zendesk.com``); a free-mail provider's
+    is refused, as is a profile platform's for a page on it or a subdomain of it
+    (``acme.substack.com`` is Acme's page there).
+    """
+    domain = registrable_domain(host)
+    if domain is None:
+        return None, f"is a public suffix or an unknown top-level name ({host}), not an " \
+            "organization's domain"
+    sub = host.removesuffix(domain).removesuffix(".").removeprefix("www").removeprefix(".")
     if is_free_mail(domain):
-        return f"is at {domain}, a free-mail provider, not an organization's domain"
-    if form == "page" and is_profile_platform(domain):
-        return (f"is a page on {domain}, a profile platform: its domain is never the "
-                "organization's")
-    return None
+        return None, f"is at {domain}, a free-mail provider, not an organization's domain"
+    if is_profile_platform(domain) and (form == "page" or sub):
+        return None, (f"is a page on {domain}, a profile platform: its domain is never the "
+                      "organization's")
+    if sub and is_hosting_platform(domain):
+        return f"{sub}.{domain}", None  # one customer's site on a hosting platform
+    return domain, None
 
 
 def _hosts(value: object) -> Iterable[tuple[str, str]]:
@@ -436,6 +461,7 @@ def _hosts(value: object) -> Iterable[tuple[str, str]]:
     text = _unwrap(value)
     if text is None:
         return
+    text = text.strip(",;|")
     parts = [part for part in _SEVERAL_RE.split(text) if part]
     if len(parts) > 1:  # several values only if each one is: "acme inc.com" is one bad one
         several = [_parse_host(part) for part in parts]
@@ -470,8 +496,8 @@ def canonical_domain(value: object) -> str | None:
         True
     """
     for host, form in _hosts(value):
-        domain = registrable_domain(host)
-        if domain is not None and _refusal(domain, form) is None:
+        domain, _ = _organization_domain(host, form)
+        if domain is not None:
             return domain
     return None
 
@@ -486,12 +512,9 @@ def domain_problem(value: str) -> str:
         'is not a domain, URL or email address'
     """
     for host, form in _hosts(value):
-        domain = registrable_domain(host)
+        domain, refusal = _organization_domain(host, form)
         if domain is None:
-            return f"is a public suffix ({host}), not an organization's domain"
-        refusal = _refusal(domain, form)
-        if refusal is not None:
-            return refusal
+            return str(refusal)
     return "is not a domain, URL or email address"
 
 

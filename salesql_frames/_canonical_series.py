@@ -123,12 +123,15 @@ def _plain_profiles(strings: pa.Array, fn: ScalarFn) -> tuple[pa.Array, pa.Array
     if not (isinstance(fn, LinkedInURL) and "in" in fn.pages) or not len(strings):
         return None
     found = pc.extract_regex(strings, f"(?i)^{PLAIN_PROFILE_PATTERN}$")
-    slug = pc.struct_field(found, [0])
+    slug = pc.struct_field(found, [0]).cast(pa.string())
     shortest, longest = PLAIN_SLUG_LENGTHS
     length = pc.utf8_length(slug)
     plain = pc.and_(pc.greater_equal(length, shortest), pc.less_equal(length, longest))
     member = pc.match_substring_regex(slug, f"^{MEMBER_ID_PATTERN}$")
-    done = pc.fill_null(pc.and_(found.is_valid(), pc.and_not(plain, member)), False)
+    # ASCII cells only, as the scalar pattern (re.ASCII): RE2 folds ``K`` (Kelvin) to k.
+    ascii_only = pc.string_is_ascii(strings)
+    done = pc.fill_null(
+        pc.and_(pc.and_(found.is_valid(), ascii_only), pc.and_not(plain, member)), False)
     canonical = pc.binary_join_element_wise(f"{LINKEDIN_ORIGIN}/in/", pc.utf8_lower(slug), "")
     return done, canonical
 

@@ -209,6 +209,18 @@ def _add_enrich(commands: Subparsers, spec: KindSpec) -> None:
         "(default): the library's own layout",
     )
     files.add_argument(
+        "--header-row", type=_count(1), metavar="N",
+        help="the row holding the column names, 1 = the first (default: the first row, "
+        "or the one under blank or title rows; what was chosen is printed)",
+    )
+    files.add_argument("--force", action="store_true",
+                       help="replace OUTPUT if it exists (default: refuse)")
+    files.add_argument(
+        "--excel-csv", action="store_true",
+        help="CSV/TSV output: UTF-8 with a byte-order mark, so Excel on Windows shows "
+        "accents right",
+    )
+    files.add_argument(
         "--allow-formulas", action="store_true",
         help="CSV/TSV output: write API values that look like formulas (=..., @..., +SUM...) "
         "as they are, not prefixed with '",
@@ -525,16 +537,15 @@ def _enrich(args: argparse.Namespace) -> int:
             except RunInterrupted as interrupt:
                 partial = write_table(interrupt.partial, output, fmt=out_format,
                                       neutralize_formulas=not args.allow_formulas,
-                                      bom=args.excel_csv,
-                                      preset=args.preset)
+                                      preset=args.preset, bom=args.excel_csv)
                 _say(f"interrupted: partial output written to {partial} (unsent rows are "
                      "'skipped'); run the same command again to send the rest"
                      + ("" if cache is False else ": answers already received come from "
                         "the result store"))
                 return EXIT_INTERRUPTED
     written = write_table(result.frame, output, fmt=out_format,
-                          neutralize_formulas=not args.allow_formulas, bom=args.excel_csv,
-                          preset=args.preset)
+                          neutralize_formulas=not args.allow_formulas, preset=args.preset,
+                          bom=args.excel_csv)
     print("\n\n".join([table.describe(), repr(plan), str(result.summary),
                        f"wrote {written.resolve()} ({len(result.frame):,} rows)"]))
     return _report_warnings(caught, written, result.summary.skipped, resumable=cache is not False)
@@ -618,6 +629,27 @@ def _lazy_plan(plan_lazy: Any, frame: Any, spec: KindSpec, mapping: Mapping[str,
         return plan_lazy(frame, spec, mapping, only_missing=only_missing, flags=flags)
     except MappingError as exc:
         raise MappingError(_cli_mapping_hint(str(exc))) from None
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun if count == 1 else noun + 's'}"
+
+
+def _confirmed(worst_case: int, yes: bool, threshold: int = C.CLI_CONFIRM_CREDITS) -> bool:
+    """Ask on a terminal before a worst case above ``threshold``; never block otherwise."""
+    if yes or worst_case <= threshold or not sys.stdin.isatty():
+        return True
+    print(f"send it? worst case {_plural(worst_case, 'credit')} [y/N] ", end="",
+          file=sys.stderr, flush=True)
+    try:
+        answer = sys.stdin.readline()
+    except (EOFError, KeyboardInterrupt):
+        answer = ""
+    return answer.strip().lower() in ("y", "yes")
 
 
 def _cli_mapping_hint(message: str) -> str:

@@ -32,6 +32,7 @@ import datetime as dt
 import functools
 import io
 import math
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Final
 
@@ -40,6 +41,8 @@ import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
 from . import _constants as C
+from ._caller import caller_level
+from ._exceptions import StoreWarning
 from ._gc import paused_gc
 from ._models import RawRecord
 from ._schema import EPOCH_MS_METADATA, ERROR_KEY, LOCATION_TEXT
@@ -134,20 +137,31 @@ def _from_json(
 def _loaded(chunk: Sequence[Any]) -> Sequence[Any]:
     """``chunk`` with its stored answers (`RawRecord`) decoded, one chunk at a time.
 
-    A text that does not decode (the store checked it looks whole) becomes None: an
-    all-null row.
+    A text that does not decode (the store checked it looks whole) becomes None, an
+    all-null row, with a `StoreWarning`: after the first request the frame comes back.
     """
     if not any(isinstance(item, RawRecord) for item in chunk):
         return chunk
     with paused_gc():
-        return [_load(item) if isinstance(item, RawRecord) else item for item in chunk]
+        loaded = [_load(item) if isinstance(item, RawRecord) else item for item in chunk]
+    damaged = sum(loaded is _DAMAGED for loaded in loaded)
+    if damaged:
+        warnings.warn(StoreWarning(
+            f"{damaged:,} stored {'answer' if damaged == 1 else 'answers'} could not be "
+            "read (the result store is damaged): their rows have no values. Run again "
+            "with max_age=0 to fetch them anew, or clear the store"), stacklevel=caller_level())
+    return [None if item is _DAMAGED else item for item in loaded]
+
+
+#: What `_load` gives for a stored text that does not decode.
+_DAMAGED: Final = object()
 
 
 def _load(item: RawRecord) -> Any:
     try:
         return item.load()
     except ValueError:  # json.JSONDecodeError
-        return None
+        return _DAMAGED
 
 
 def _child(array: pa.StructArray, name: str) -> pa.Array:

@@ -20,7 +20,8 @@ def paused_gc() -> Iterator[None]:
     0.1-0.2 s pause after decoding 17,000 records). ``freeze()`` + ``unfreeze()`` moves
     every tracked object to the oldest generation in constant time, so that young
     collection finds nothing to scan; the oldest generation is collected rarely, and
-    still is.
+    still is. An application that froze objects itself (before forking workers, say)
+    keeps them frozen: then the young collection is left to run.
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -28,6 +29,7 @@ def paused_gc() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
-            gc.freeze()
-            gc.unfreeze()
+            if not gc.get_freeze_count():  # never thaw what the application froze
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()

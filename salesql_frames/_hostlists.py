@@ -23,8 +23,8 @@ from importlib.resources import files
 from ._exceptions import InvalidArgumentError
 
 __all__ = [
-    "free_mail_domains", "host_lists", "is_free_mail", "is_profile_platform",
-    "profile_platforms",
+    "free_mail_domains", "host_lists", "is_free_mail", "is_hosting_platform",
+    "is_profile_platform", "profile_platforms",
 ]
 
 #: The lists `host_lists` put in place for this thread or task: (free mail, platforms).
@@ -81,8 +81,8 @@ def host_lists(
 
     Examples:
         >>> import salesql_frames as sf
-        >>> with sf.host_lists(free_mail=sf.free_mail_domains() | {"mail.example"}):
-        ...     sf.canonical_domain("jane@mail.example") is None
+        >>> with sf.host_lists(free_mail=sf.free_mail_domains() | {"mailbox.co"}):
+        ...     sf.canonical_domain("jane@mailbox.co") is None
         True
         >>> with sf.host_lists(profile_platforms=sf.profile_platforms() - {"github.com"}):
         ...     sf.canonical_domain("https://github.com/about")
@@ -103,7 +103,7 @@ def _clean(domains: Iterable[str]) -> frozenset[str]:
     if isinstance(domains, str):
         raise InvalidArgumentError(
             f"host_lists() takes a collection of domains, got the string {domains!r}: "
-            "pass a set, e.g. {'mail.example'}"
+            "pass a set, e.g. {'mailbox.co'}"
         )
     return frozenset(domain.strip().casefold() for domain in domains)
 
@@ -111,6 +111,21 @@ def _clean(domains: Iterable[str]) -> frozenset[str]:
 def is_free_mail(domain: str) -> bool:
     """Whether a registrable domain (lowercase) is a free-mail provider's."""
     return domain in free_mail_domains()
+
+
+@cache
+def _hosting_platforms() -> frozenset[str]:
+    return _read("hosting_platforms.txt")
+
+
+def is_hosting_platform(domain: str) -> bool:
+    """Whether a registrable domain is a multi-tenant host (a subdomain per customer).
+
+    Examples:
+        >>> is_hosting_platform("zendesk.com"), is_hosting_platform("acme.io")
+        (True, False)
+    """
+    return domain in _hosting_platforms()
 
 
 def is_profile_platform(domain: str) -> bool:

@@ -357,6 +357,7 @@ def write_table(
     prefix: str = C.DEFAULT_PREFIX,
     bom: bool = False,
     preset: str = "generic",
+    bom: bool = False,
 ) -> Path:
     """Write ``frame`` (without its index) and return the path written.
 
@@ -373,6 +374,8 @@ def write_table(
             Windows reads accents (``Zoë``) right.
         preset: A CRM's column names (`salesql_frames._presets.apply_preset`), applied
             after the result columns are neutralized.
+        bom: CSV/TSV only: start the file with a UTF-8 byte-order mark, so Excel on
+            Windows reads accents (``Zoë``) right.
 
     Raises:
         SpreadsheetError: The format is unknown, or the data does not fit the format.
@@ -648,7 +651,8 @@ def write_xlsx(frame: pd.DataFrame, path: Path, *, sheet_name: str = "enriched")
                    "datetime": book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})}
         headers = [_excel_text(str(name)) for name in frame.columns]
         values = [_excel_values(frame.iloc[:, i]) for i in range(columns)]
-        styles = [formats.get(_date_kind(column) or "") for column in values]
+        kinds = [_date_kind(column) for column in values]
+        styles = [None if kind is None else formats[kind] for kind in kinds]
         for i, (header, column) in enumerate(zip(headers, values, strict=True)):
             # xlsxwriter stores a width's cell padding (about 0.7) on top of it.
             width = min(MAX_COLUMN_WIDTH - 1, _display_width(header, column[:_WIDTH_SAMPLE]) + 1)
@@ -676,7 +680,8 @@ def _cell_writer(sheet: Any, column: list[Any], style: Any) -> Any:
             if value is not None and (len(value) > _EXCEL_CELL_CHARS or
                                       _ILLEGAL_XML.search(value)):
                 column[r] = _excel_text(value)
-        return sheet.write_string
+        # Cells are clean text: xlsxwriter's own writer, without its argument parsing.
+        return sheet._write_string
     if all(issubclass(kind, datetime) for kind in kinds):
         return lambda row, col, value: sheet.write_datetime(row, col, value, style)
 
@@ -691,7 +696,7 @@ def _cell_writer(sheet: Any, column: list[Any], style: Any) -> Any:
 
 
 def _sheet_title(name: str) -> str:
-    r"""A sheet name Excel accepts: at most 31 characters, none of ``[]:*?/\``."""
+    """A sheet name Excel accepts: at most 31 characters, none of []:*?/ nor a backslash."""
     return re.sub(r"[\[\]:*?/\\]", "_", name)[:31] or "Sheet1"
 
 
@@ -802,7 +807,7 @@ def read_spreadsheet(
 def write_spreadsheet(
     frame: Any, path: str | os.PathLike[str], *, format: str | None = None,
     sheet_name: str = "enriched", neutralize_formulas: bool = True,
-    prefix: str = C.DEFAULT_PREFIX, bom: bool = False, preset: str = "generic",
+    prefix: str = C.DEFAULT_PREFIX, preset: str = "generic", bom: bool = False,
 ) -> Path:
     """Write an enriched frame (pandas or polars) where Excel and others can open it.
 
@@ -825,6 +830,7 @@ def write_spreadsheet(
         preset: ``"generic"`` (the library's layout), ``"hubspot"`` or ``"salesforce"``:
             the result columns under the names that CRM's import maps on its own, your
             own columns kept (see `salesql_frames._presets.apply_preset`).
+        bom: CSV/TSV only: write a UTF-8 byte-order mark first, for Excel on Windows.
 
     Returns:
         The path written.
@@ -847,5 +853,5 @@ def write_spreadsheet(
             raise SpreadsheetError(f"expected a pandas or polars DataFrame, got {type(frame)}")
         frame = to_pandas()
     return write_table(frame, path, fmt=format, sheet_name=sheet_name,
-                       neutralize_formulas=neutralize_formulas, prefix=prefix, bom=bom,
-                       preset=preset)
+                       neutralize_formulas=neutralize_formulas, prefix=prefix, preset=preset,
+                       bom=bom)

@@ -139,7 +139,7 @@ def build_plan(
                     notes.setdefault(bad, []).append(f"{column} {_shown(text)} {why(text)}")
     remarks = _several(spec, mapping, raws)
     if spec.linkedin_anywhere:
-        remarks += _linkedin_anywhere(spec, mapping, raws, values, filled)
+        remarks += _linkedin_anywhere(spec, mapping, raws, values, filled, notes)
 
     skip_reason = _skip_mask(frame, only_missing)
     skipped = np.array([r is not None for r in skip_reason], dtype=bool) if skip_reason \
@@ -258,6 +258,7 @@ def _several_mark(value: str) -> str | None:
 def _linkedin_anywhere(
     spec: KindSpec, mapping: Mapping[str, str], raws: Mapping[str, pa.Array],
     values: dict[str, pa.Array], filled: dict[str, np.ndarray],
+    notes: dict[int, list[str]],
 ) -> list[str]:
     """Fill ``linkedin_url`` from LinkedIn pages of the kind found in other mapped columns.
 
@@ -269,7 +270,7 @@ def _linkedin_anywhere(
     for param, column in mapping.items():
         if param == "linkedin_url":
             continue
-        found = map_unique(raws[column], canonical)
+        found = _sendable(map_unique(raws[column], canonical), column, notes)
         have = filled.get("linkedin_url")
         use = np.asarray(found.is_valid(), dtype=bool)
         if have is not None:

@@ -12,7 +12,7 @@ This module works on pandas frames: `salesql_frames.write_spreadsheet` writes pa
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from . import _constants as C
 from ._exceptions import InvalidArgumentError
@@ -162,7 +162,17 @@ def _laid_out(frame: pd.DataFrame, columns: tuple[Column, ...], prefix: str) -> 
 
     headers = {header for header, _ in columns}
     own = [name for name in frame.columns if not str(name).startswith(prefix)]
-    out = {(f"{name} (input)" if name in headers else name): frame[name] for name in own}
+    taken = headers | set(own)
+    out: dict[str, Any] = {}
+    for name in own:
+        if name in headers:  # the preset's column takes the name; the user's is renamed
+            renamed, number = f"{name} (input)", 2
+            while renamed in taken:
+                renamed, number = f"{name} (input {number})", number + 1
+            taken.add(renamed)
+            out[renamed] = frame[name]
+        else:
+            out[name] = frame[name]
     for header, sources in columns:
         values = None
         for name in sources:

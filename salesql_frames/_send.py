@@ -18,8 +18,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import os
-import sys
 import threading
 import time
 import warnings
@@ -32,6 +30,7 @@ import numpy as np
 
 from . import _constants as C
 from ._budget import Ledger
+from ._caller import caller_level
 from ._client import Client, require_key, send_batch
 from ._client._retry import backoff, outcome_unknown
 from ._exceptions import (
@@ -439,7 +438,7 @@ class _Run:
         if self.fatal is not None and self.outcomes.sent == 0 and not self.ledger.possible:
             raise self.fatal  # nothing was answered, so nothing was paid: say it plainly
         if self.store_failure is not None:
-            warnings.warn(self.store_failure, StoreWarning, stacklevel=_caller_level())
+            warnings.warn(self.store_failure, StoreWarning, stacklevel=caller_level())
         self.outcomes.credits_used = self.ledger.confirmed
         self.outcomes.credits_possible = self.ledger.possible
         return self.outcomes
@@ -542,18 +541,6 @@ class _Run:
             self.fail(batch, str(error))
 
 
-def _caller_level() -> int:
-    """The ``stacklevel`` of the first frame outside the package: the user's call.
-
-    Entry points reach `send` at different depths (accessor, function, LazyFrame).
-    """
-    package = os.path.dirname(os.path.abspath(__file__))
-    frame, level = sys._getframe(1), 1
-    while frame.f_back is not None and frame.f_code.co_filename.startswith(package):
-        frame, level = frame.f_back, level + 1
-    return level
-
-
 def _redirected(error: SalesQLError) -> bool:
     return isinstance(error, APIStatusError) and 300 <= error.status < 400
 
@@ -602,7 +589,7 @@ def send(
     if outcomes.stopped and warn and not outcomes.interrupted:
         # Attributed to the caller of enrich_persons (send <- run_enrichment <- accessor).
         warnings.warn(f"run stopped: {outcomes.stopped}", outcomes.stop_warning,
-                      stacklevel=_caller_level())
+                      stacklevel=caller_level())
     return outcomes
 
 

@@ -451,3 +451,16 @@ def test_sync_api_works_inside_a_running_event_loop(
     out = asyncio.run(notebook_cell())
     assert column(out, "salesql_status") == ["found"]
     assert sb.counters.searches == 1
+
+
+def test_a_misspelt_explode_is_named_with_the_choices() -> None:
+    """``explode="phone"`` says the list names, not only that it goes with long output."""
+    import pandas as pd
+
+    import salesql_frames as sf
+
+    frame = pd.DataFrame({"linkedin_url": ["https://linkedin.com/in/x"]})
+    for shape in ({}, {"how": "long"}):
+        with pytest.raises(sf.InvalidArgumentError, match=r"explode='phone' names no list of "
+                           r'a person: use one of "emails", "phones", "work_experience"'):
+            frame.salesql.enrich_persons(explode="phone", api_key="k", cache=False, **shape)

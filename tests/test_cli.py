@@ -105,7 +105,7 @@ def test_csv_in_xlsx_out_with_sandbox(tmp_path: Path) -> None:
     assert f"wrote {tmp_path / 'out.xlsx'}" in run.stdout
     assert "SalesQL persons" in run.stderr  # the progress bar goes to stderr
 
-    out = pd.read_excel(tmp_path / "out.xlsx", dtype=str, engine="calamine")
+    out = pd.read_excel(tmp_path / "out.xlsx", dtype=str, engine="openpyxl")
     assert_enriched(out, len(ROWS))
     assert out["Lead ID"].tolist() == [row[0] for row in ROWS]  # leading zeros kept
     sheet = openpyxl.load_workbook(tmp_path / "out.xlsx").active
@@ -233,7 +233,7 @@ def test_quota_exhausted_writes_partial_output(tmp_path: Path) -> None:
     assert lines[0].startswith("salesql-frames: stopped early")
     assert "partial output written to many.xlsx" in lines[0]
     assert "Traceback" not in run.stderr
-    out = pd.read_excel(tmp_path / "many.xlsx", dtype=str, engine="calamine")
+    out = pd.read_excel(tmp_path / "many.xlsx", dtype=str, engine="openpyxl")
     assert len(out) == 250
     counts = out["salesql_status"].value_counts()
     assert counts["skipped"] == 150
@@ -247,7 +247,7 @@ def test_demo_writes_xlsx_and_prints_summary(tmp_path: Path) -> None:
     for text in ("Plan(persons): 200 rows", "not found", "credits used",
                  "2 blank rows dropped", "wrote"):
         assert text in run.stdout
-    out = pd.read_excel(tmp_path / "salesql-demo-enriched.xlsx", engine="calamine")
+    out = pd.read_excel(tmp_path / "salesql-demo-enriched.xlsx", engine="openpyxl")
     assert len(out) == 200
     assert set(out["salesql_status"]) == {"found", "not_found", "invalid_input"}
 

@@ -24,7 +24,7 @@ def env_for(tmp_path: Path, sb: sandbox.Sandbox) -> dict[str, str]:
 
 
 def on_terminal(
-    args: list[str], cwd: Path, env: dict[str, str],
+    args: list[str], cwd: Path, env: dict[str, str]
 ) -> tuple[subprocess.Popen[bytes], int]:
     """The CLI with a pty as stdin and stderr (stdout piped); returns it and the pty."""
     leader, follower = pty.openpty()

@@ -46,8 +46,10 @@ SCRIPT = textwrap.dedent(
 @pytest.fixture
 def stalling() -> sandbox.Sandbox:
     with sandbox.serve(seed=2) as sb:
+        # Two bulks answered, then every bulk stalls (other endpoints, such as the
+        # allowance the CLI's estimate reads before sending, answer).
         sb.faults.add("pass", endpoint="persons_bulk", times=2)
-        sb.faults.set_rates({"stall": 1.0}, options={"stall": {"seconds": 60.0}})
+        sb.faults.add("stall", endpoint="persons_bulk", times=1000, seconds=60.0)
         yield sb
 
 

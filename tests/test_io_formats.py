@@ -100,10 +100,3 @@ def test_version_and_quiet_broken_pipe(tmp_path: Path) -> None:
     piped = subprocess.run(f'"{sys.executable}" -c "{script}" | head -c 1', shell=True,
                            capture_output=True, text=True, timeout=60)
     assert piped.stderr == ""
-
-
-@pytest.mark.parametrize("shape", [{"explode": "phone"}, {"how": "long", "explode": "phone"}])
-def test_a_bad_explode_is_named(shape: dict[str, str]) -> None:
-    frame = pd.DataFrame({"linkedin_url": ["https://www.linkedin.com/in/ada/"]})
-    with pytest.raises(sf.InvalidArgumentError, match="explode='phone'"):
-        frame.salesql.enrich_persons(api_key="not-used", **shape)  # type: ignore[arg-type]

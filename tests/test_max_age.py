@@ -188,7 +188,7 @@ def test_cli_max_age_dry_run_counts_stale_and_the_run_resends_them(
     report = capsys.readouterr().out
     assert "stale, sent again            2" in report
     assert sb.counters.searches == 4
-    assert main([*common, "--max-age", "90", "--force"]) == 0  # out.csv exists
+    assert main([*common, "--max-age", "90", "--force"]) == 0  # the output exists
     assert sb.counters.searches == 6
     out = pd.read_csv(tmp_path / "out.csv")
     assert out[P + "fetched_at"].notna().all()

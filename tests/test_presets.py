@@ -147,3 +147,13 @@ def test_the_cli_refuses_a_preset_with_long_output_before_sending(tmp_path: Path
         assert sb.counters.searches == 0
     assert done.returncode == 2
     assert "--preset salesforce writes one row per input row" in done.stderr
+
+
+def test_a_renamed_input_column_never_overwrites_another(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"Email": ["mine@x.io"], "Email (input)": ["keep-me"],
+                          P + "status": ["found"], P + "first_name": ["Ada"],
+                          P + "best_email": ["ada@acme.io"]})
+    back = read_table(sf.write_spreadsheet(frame, tmp_path / "x.csv", preset="hubspot")).frame
+    assert back["Email (input)"].tolist() == ["keep-me"]
+    assert back["Email (input 2)"].tolist() == ["mine@x.io"]
+    assert back["Email"].tolist() == ["ada@acme.io"]

@@ -142,3 +142,32 @@ def test_the_arrow_fast_path_agrees_with_the_scalar_canonicalizer(values: list[A
         fn = spec.canonical["linkedin_url"]
         expected = [None if value is None else fn(value) for value in values]
         assert map_unique(array, fn).to_pylist() == expected
+
+
+def test_the_gc_pause_keeps_an_application_s_own_freeze() -> None:
+    """A service that froze objects before forking keeps them frozen after a look-up."""
+    import gc
+
+    from salesql_frames._gc import paused_gc
+
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        with paused_gc():
+            pass
+        assert gc.get_freeze_count() > frozen // 2  # (thawing would leave 0)
+    finally:
+        gc.unfreeze()
+
+
+def test_the_fast_path_takes_every_arrow_string_type() -> None:
+    import pyarrow as pa
+
+    from salesql_frames._canonical_series import map_unique
+    from salesql_frames._kinds import PERSON
+
+    fn = PERSON.canonical["linkedin_url"]
+    for kind in (pa.string(), pa.large_string()):
+        array = pa.array(["linkedin.com/in/Ada-L", None], kind)
+        assert map_unique(array, fn).to_pylist() == ["https://linkedin.com/in/ada-l", None]

@@ -120,16 +120,16 @@ def test_a_cell_with_several_addresses_uses_the_first_corporate_one(
 def test_the_host_lists_can_be_replaced_for_a_block(
     sb: sandbox.Sandbox, client: Client, make_frame: MakeFrame,
 ) -> None:
-    frame = make_frame({"Website": ["https://github.com/about", "mail.example"]})
-    with sf.host_lists(free_mail=sf.free_mail_domains() | {"mail.example"},
+    frame = make_frame({"Website": ["https://github.com/about", "mailbox.co"]})
+    with sf.host_lists(free_mail=sf.free_mail_domains() | {"mailbox.co"},
                        profile_platforms=sf.profile_platforms() - {"github.com"}):
         organizations(frame, client)
     assert sent(sb) == Counter({"org-domain:github.com": 1})
     before = dict(sb.counters.queries)
     organizations(frame, client)  # outside the block: the shipped lists again
-    assert sent(sb, before) == Counter({"org-domain:mail.example": 1})
+    assert sent(sb, before) == Counter({"org-domain:mailbox.co": 1})
     with pytest.raises(sf.InvalidArgumentError, match="collection of domains"):
-        with sf.host_lists(free_mail="mail.example"):
+        with sf.host_lists(free_mail="mailbox.co"):
             pass
 
 
@@ -210,3 +210,37 @@ def test_every_arrow_string_type_on_every_backend(
     status = out[P + "status"]
     statuses = status.to_pylist() if isinstance(status, pa.ChunkedArray) else list(status)
     assert statuses == ["found", "invalid_input", "found", "invalid_input"]
+
+
+def test_customers_of_a_hosting_platform_are_never_merged_into_it(
+    sb: sandbox.Sandbox, client: Client, make_frame: MakeFrame, column: Column,
+) -> None:
+    """acme.zendesk.com and beta.zendesk.com are two customers, neither of them Zendesk."""
+    cells = ["acme.zendesk.com", "https://beta.zendesk.com/hc/en-us", "www.acme.zendesk.com",
+             "zendesk.com", "acme.substack.com", "https://github.com#/acme", "acme.local",
+             "\uff41\uff43\uff4d\uff45.com", "javascript://acme.com"]
+    out = organizations(make_frame({"Website": cells}), client)
+    assert sent(sb) == Counter({"org-domain:acme.zendesk.com": 1,
+                                "org-domain:beta.zendesk.com": 1,
+                                "org-domain:zendesk.com": 1, "org-domain:acme.com": 1})
+    assert column(out, P + "status")[4:7] == ["invalid_input"] * 3
+
+
+def test_a_linkedin_page_from_another_column_is_checked_like_its_own(
+    sb: sandbox.Sandbox, client: Client, make_frame: MakeFrame, column: Column,
+) -> None:
+    too_long = "https://www.linkedin.com/company/" + "x" * 3000
+    out = organizations(make_frame({"Website": [too_long, "linkedin.com/company/ok"]}), client)
+    assert sent(sb) == Counter({"org-li:ok": 1})
+    assert column(out, P + "status")[0] == "invalid_input"
+    assert "characters" in column(out, P + "error")[0]
+
+
+def test_a_dotless_i_profile_is_one_query_with_its_encoded_spelling(
+    sb: sandbox.Sandbox, client: Client, make_frame: MakeFrame,
+) -> None:
+    frame = make_frame({"linkedin_url": ["linkedin.com/in/\u0131van-k",
+                                         "https://www.linkedin.com/in/%C4%B1van-k/"]})
+    assert frame.salesql.plan_persons().unique_queries == 1
+    assert frame.salesql.plan_persons().queries == [
+        {"linkedin_url": "https://linkedin.com/in/%C4%B1van-k"}]

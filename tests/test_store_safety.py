@@ -631,3 +631,14 @@ def test_a_damaged_stored_answer_stops_a_re_run_before_anything_is_sent(tmp_path
             frame.salesql.enrich_persons(client=client, cache=path, progress=False)
         assert caught.value.operation == "read"
         assert sb.counters.searches == before  # nothing was sent
+
+        # Damaged inside, still whole-looking ("{...}"): no silent empty row, a warning.
+        with sqlite3.connect(path) as connection:
+            connection.execute(
+                "UPDATE results SET item = substr(item, 1, length(item) / 2) || '}' "
+                "WHERE key = (SELECT min(key) FROM results WHERE found)")
+        with pytest.warns(sf.StoreWarning, match="1 stored answer could not be read") as seen:
+            again = frame.salesql.enrich_persons(client=client, cache=path, progress=False)
+        assert seen[0].filename == __file__  # it points at the user's call
+        assert sb.counters.searches == before  # still nothing sent
+        assert int(again["salesql_full_name"].notna().sum()) == found - 1
