@@ -185,18 +185,6 @@ def _add_enrich(commands: Subparsers, spec: KindSpec) -> None:
     files.add_argument("--output-format", choices=FORMATS, help="override the output extension")
     files.add_argument("--sheet", metavar="NAME", help="XLSX sheet to read (default: the first)")
     files.add_argument(
-        "--header-row", type=_count(1), metavar="N",
-        help="the row holding the column names, 1 = the first (default: the first row, "
-        "or the one under blank or title rows; what was chosen is printed)",
-    )
-    files.add_argument("--force", action="store_true",
-                       help="replace OUTPUT if it exists (default: refuse)")
-    files.add_argument(
-        "--excel-csv", action="store_true",
-        help="CSV/TSV output: UTF-8 with a byte-order mark, so Excel on Windows shows "
-        "accents right",
-    )
-    files.add_argument(
         "--stream", action="store_true",
         help="for lists beyond memory: read a CSV or Parquet INPUT lazily with polars, "
         "send its unique queries, and stream the rows to a CSV or Parquet OUTPUT (wide "
@@ -549,27 +537,6 @@ def _enrich(args: argparse.Namespace) -> int:
     print("\n\n".join([table.describe(), repr(plan), str(result.summary),
                        f"wrote {written.resolve()} ({len(result.frame):,} rows)"]))
     return _report_warnings(caught, written, result.summary.skipped, resumable=cache is not False)
-
-
-def _err(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun if count == 1 else noun + 's'}"
-
-
-def _confirmed(worst_case: int, yes: bool, threshold: int = C.CLI_CONFIRM_CREDITS) -> bool:
-    """Ask on a terminal before a worst case above ``threshold``; never block otherwise."""
-    if yes or worst_case <= threshold or not sys.stdin.isatty():
-        return True
-    print(f"send it? worst case {_plural(worst_case, 'credit')} [y/N] ", end="",
-          file=sys.stderr, flush=True)
-    try:
-        answer = sys.stdin.readline()
-    except (EOFError, KeyboardInterrupt):
-        answer = ""
-    return answer.strip().lower() in ("y", "yes")
 
 
 def _enrich_streaming(

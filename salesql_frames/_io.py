@@ -355,7 +355,6 @@ def write_table(
     sheet_name: str = "enriched",
     neutralize_formulas: bool = True,
     prefix: str = C.DEFAULT_PREFIX,
-    bom: bool = False,
     preset: str = "generic",
     bom: bool = False,
 ) -> Path:
@@ -370,8 +369,6 @@ def write_table(
         neutralize_formulas: CSV/TSV only: prefix formula-like text in the columns
             named ``prefix*`` with ``'`` (`defuse_formulas`); False writes it raw.
         prefix: The result columns' prefix; ``""`` means every column.
-        bom: CSV/TSV only: start the file with a UTF-8 byte-order mark, so Excel on
-            Windows reads accents (``Zoë``) right.
         preset: A CRM's column names (`salesql_frames._presets.apply_preset`), applied
             after the result columns are neutralized.
         bom: CSV/TSV only: start the file with a UTF-8 byte-order mark, so Excel on
@@ -826,7 +823,6 @@ def write_spreadsheet(
         neutralize_formulas: CSV/TSV only: False writes formula-like text raw.
         prefix: The result columns' prefix, as given to ``enrich_*``: only columns
             whose name starts with it are neutralized (``""``: every column).
-        bom: CSV/TSV only: write a UTF-8 byte-order mark first, for Excel on Windows.
         preset: ``"generic"`` (the library's layout), ``"hubspot"`` or ``"salesforce"``:
             the result columns under the names that CRM's import maps on its own, your
             own columns kept (see `salesql_frames._presets.apply_preset`).

@@ -100,8 +100,6 @@ def test_ctrl_c_in_the_cli_writes_the_partial_output_and_says_so(
         writer.writerow(["Person Linkedin Url"])
         writer.writerows([f"linkedin.com/in/cli-stop-{i}"] for i in range(500))
     output = tmp_path / "out.csv"
-    # The CLI asks for the allowance (free) for the plan it prints before sending.
-    stalling.faults.add("pass", endpoint="allowance", times=1)
     child = subprocess.Popen(
         [sys.executable, "-c", "import polars, sys; from salesql_frames._cli import main; "
          "sys.exit(main())", "enrich-persons", str(source), "-o", str(output), "--quiet"],
