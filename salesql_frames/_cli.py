@@ -558,7 +558,9 @@ def _enrich_streaming(
     from ._lazy import plan_lazy, run_lazy
 
     clash = [name for name, given in (("--sheet", args.sheet), ("--how long", how == "long"),
-                                      ("--preset", args.preset != "generic")) if given]
+                                      ("--preset", args.preset != "generic"),
+                                      ("--header-row", args.header_row),
+                                      ("--excel-csv", args.excel_csv)) if given]
     if clash:
         raise UsageError(f"--stream writes wide output as it is: leave out {', '.join(clash)}")
     if out_format not in STREAM_FORMATS:
