@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from . import _constants as C
 from ._canonical import several_values
 from ._canonical_series import map_unique
+from ._display import html_table
 from ._exceptions import MappingError
 from ._frames import Frame
 from ._kinds import KindSpec, dedupe_key
@@ -87,12 +88,20 @@ class Plan:
         lines = [
             f"Plan({self.spec.plural}): {self.rows:,} rows -> "
             f"{self.unique_queries:,} unique queries ({self.valid_rows:,} valid rows, "
-            f"{self.valid_rows - self.unique_queries:,} duplicates), "
+            f"{_counted(self.valid_rows - self.unique_queries, 'duplicate')}), "
             f"{self.invalid_rows:,} invalid, {self.skipped_rows:,} skipped",
         ]
         lines += [f"  {param:<20} <- {column!r}" for param, column in self.mapping.items()]
         lines += [f"  note: {remark}" for remark in self.remarks]
         return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        rows = [("rows", f"{self.rows:,}"), ("unique queries", f"{self.unique_queries:,}"),
+                ("valid rows", f"{self.valid_rows:,}"),
+                ("duplicates", f"{self.valid_rows - self.unique_queries:,}"),
+                ("invalid", f"{self.invalid_rows:,}"), ("skipped", f"{self.skipped_rows:,}")]
+        rows += [(param, f"<- {column!r}") for param, column in self.mapping.items()]
+        return html_table(f"Plan ({self.spec.plural})", rows, self.remarks)
 
 
 def build_plan(
@@ -228,6 +237,11 @@ def _dedupe(
     for rows, combo in combo_rows:
         row_query[rows] = position_of[combo]
     return queries, keys, row_query
+
+
+def _counted(count: int, noun: str) -> str:
+    """``1 duplicate``, ``2 duplicates``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def _memo(fn: Callable[[str], str]) -> Callable[[str], str]:

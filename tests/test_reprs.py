@@ -74,3 +74,17 @@ def test_last_run_is_the_runs_summary(backend: str, tmp_path: Path) -> None:
         assert frame.attrs == {}  # the caller's frame is left alone
         again.to_parquet(tmp_path / "out.parquet")  # attrs stay JSON-safe
         assert pd.read_parquet(tmp_path / "out.parquet").attrs["salesql"]["cached"] == 2
+
+
+def test_a_plan_shows_as_a_table_in_a_notebook() -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame({"linkedin_url": ["linkedin.com/in/a-b", "https://linkedin.com/in/a-b",
+                                           "<b>x</b>"]})
+    plan = frame.salesql.plan_persons()
+    page = plan._repr_html_()
+    assert "<strong>Plan (persons)</strong>" in page
+    assert "<th style='text-align:left'>duplicates</th><td style='text-align:right'>1</td>" \
+        in page
+    assert "&lt;- &#x27;linkedin_url&#x27;" in page  # text is escaped
+    assert "1 duplicate)" in repr(plan)  # singular
