@@ -159,9 +159,15 @@ def test_a_batch_that_fails_after_a_stop_gets_its_reason_and_gives_up_its_claims
         with pytest.warns(sf.QuotaExhaustedWarning):
             out = make_frame(leads(200)).salesql.enrich_persons(
                 client=client, cache=tmp_path / "r.db", progress=False, concurrency=2)
-        assert sb.counters.requests["persons_bulk"] == 2  # nothing is sent after a stop
-    errors = column(out, "salesql_error")
-    assert all(errors), "every row not answered says why"
+        # Nothing new is sent after the stop. The lost batch may be resent once before
+        # the cap's refusal arrives (two batches are in flight), never another query.
+        assert sb.counters.requests["persons_bulk"] in (2, 3)
+        assert set(sb.counters.queries) <= {"li:money-0", "li:money-1"}
+    errors, statuses = column(out, "salesql_error"), column(out, "salesql_status")
+    unanswered = [e for e, s in zip(errors, statuses, strict=True)
+                  if s not in ("found", "not_found")]  # a resent lost batch may be answered
+    assert len(unanswered) >= 198
+    assert all(unanswered), "every row not answered says why"
     with sqlite3.connect(tmp_path / "r.db") as db:
         assert db.execute("SELECT COUNT(*) FROM claims").fetchone()[0] == 0
 
