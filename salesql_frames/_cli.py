@@ -516,8 +516,7 @@ def _enrich(args: argparse.Namespace) -> int:
         if not _confirmed(guess.worst_case_credits, args.yes):
             _say("nothing sent, nothing written")
             return EXIT_ERROR
-        options = RunOptions(client=client, cache=cache, max_credits=args.max_credits,
-                             progress=not args.quiet, max_age=args.max_age)
+        options = _run_options(args, client, cache)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
@@ -549,6 +548,14 @@ def _store_line(args: argparse.Namespace) -> str:
     return f"result store: {_cache_path(args)}: running again sends only what is missing"
 
 
+def _run_options(args: argparse.Namespace, client: Client, cache: bool | str | None) -> Any:
+    """The run's options from the command line (both the eager and the streaming path)."""
+    from ._enrich import RunOptions
+
+    return RunOptions(client=client, cache=cache, max_credits=args.max_credits,
+                      progress=not args.quiet, max_age=args.max_age)
+
+
 def _enrich_streaming(
     args: argparse.Namespace, spec: KindSpec, mapping: Mapping[str, str | None],
     flags: dict[str, bool], how: How, source: Path, output: Path, out_format: str,
@@ -575,8 +582,7 @@ def _enrich_streaming(
                                                     max_age=args.max_age))
             print("\n\n".join([f"read {source} lazily (--stream)", repr(plan), str(guess)]))
             return EXIT_OK
-        options = RunOptions(client=client, cache=cache, max_credits=args.max_credits,
-                             progress=not args.quiet, max_age=args.max_age)
+        options = _run_options(args, client, cache)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
