@@ -448,9 +448,10 @@ def _organization_domain(host: str, form: str) -> tuple[str | None, str | None]:
     sub = host.removesuffix(domain).removesuffix(".").removeprefix("www").removeprefix(".")
     if is_free_mail(domain):
         return None, f"is at {domain}, a free-mail provider, not an organization's domain"
-    if is_profile_platform(domain) and (form == "page" or sub):
-        return None, (f"is a page on {domain}, a profile platform: its domain is never the "
-                      "organization's")
+    if is_profile_platform(domain):
+        what = "a page on" if form == "page" or sub else "at"
+        return None, (f"is {what} {domain}, a profile platform: its domain is never sent "
+                      "as an organization's")
     if sub and is_hosting_platform(domain):
         return f"{sub}.{domain}", None  # one customer's site on a hosting platform
     return domain, None
@@ -478,8 +479,9 @@ def canonical_domain(value: object) -> str | None:
 
     The registrable domain by the public suffix list (subdomains and ``www.`` go;
     ``a.github.io`` stays itself). Never a free-mail provider's domain, nor a profile
-    platform's for a page on it (``linkedin.com/company/acme`` is LinkedIn's page about
-    Acme). A cell with several addresses or domains gives its first usable one.
+    platform's (``linkedin.com/company/acme`` is LinkedIn's page about Acme; a bare
+    ``linkedin.com`` cannot say whose). A cell with several addresses or domains gives
+    its first usable one.
 
     Examples:
         >>> canonical_domain("https://careers.Example.co.uk:8080/path?q")
@@ -491,6 +493,8 @@ def canonical_domain(value: object) -> str | None:
         >>> canonical_domain("xn--mnchen-3ya.de")
         'münchen.de'
         >>> canonical_domain("https://www.linkedin.com/company/acme/") is None
+        True
+        >>> canonical_domain("jane@linkedin.com") is None
         True
         >>> canonical_domain("localhost") is None
         True

@@ -77,7 +77,7 @@ def host_lists(
 
     Args:
         free_mail: Domains never sent as an organization's domain.
-        profile_platforms: Domains whose pages are never an organization's website.
+        profile_platforms: Domains never sent as an organization's, bare or with a page.
 
     Examples:
         >>> import salesql_frames as sf

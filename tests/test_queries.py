@@ -103,6 +103,30 @@ def test_a_person_never_goes_out_with_a_free_mail_or_platform_domain(
     assert "Email 'grace@yahoo.co.uk' is at yahoo.co.uk, a free-mail provider" in error[2]
 
 
+def test_a_platform_s_own_bare_domain_or_address_is_never_sent_either(
+    sb: sandbox.Sandbox, client: Client, make_frame: MakeFrame, column: Column,
+) -> None:
+    """``linkedin.com`` or ``jane@github.com`` cannot tell the platform's staff from a
+    person who put the platform there: nothing goes out with it, persons fall back."""
+    bare = ["linkedin.com", "https://www.github.com/", "jane@linkedin.com", "x.com"]
+    out = organizations(make_frame({"Website": bare}), client)
+    assert sent(sb) == Counter()
+    assert column(out, P + "status") == ["invalid_input"] * 4
+    assert "'jane@linkedin.com' is at linkedin.com, a profile platform" in column(
+        out, P + "error")[2]
+    before = dict(sb.counters.queries)
+    frame = make_frame({"Name": ["Ada Lovelace", "Alan Turing"],
+                        "Company": ["LinkedIn", None],
+                        "Email": ["ada@linkedin.com", "alan@github.com"]})
+    out = persons(frame, client, full_name="Name", organization_name="Company",
+                  organization_domain="Email")
+    assert sent(sb, before) == Counter({"name:ada lovelace|linkedin": 1})
+    assert column(out, P + "status")[1] == "invalid_input"
+    with sf.host_lists(profile_platforms=sf.profile_platforms() - {"linkedin.com"}):
+        organizations(make_frame({"Website": ["linkedin.com"]}), client)
+    assert sent(sb, before)["org-domain:linkedin.com"] == 1
+
+
 def test_a_cell_with_several_addresses_uses_the_first_corporate_one(
     sb: sandbox.Sandbox, client: Client, make_frame: MakeFrame,
 ) -> None:
