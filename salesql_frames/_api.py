@@ -132,6 +132,7 @@ def enrich_persons(
     max_phones: int = C.DEFAULT_WIDE_ITEMS,
     max_work: int = C.DEFAULT_WIDE_ITEMS,
     default_region: str | None = None,
+    tz: str | None = None,
     progress: bool = True,
     dtype_backend: DtypeBackend = "numpy_nullable",
     strict: bool = False,
@@ -188,6 +189,10 @@ def enrich_persons(
             country calling code and without a ``country_code``, for their
             ``*_e164`` column; None (default) leaves those null, never a guess.
             Checked before anything is sent.
+        tz: Time zone of the datetime columns (``<prefix>fetched_at``, work
+            starts and ends): None (default) for naive datetimes in UTC, which every
+            writer takes (``to_excel`` refuses zoned ones); ``"UTC"`` or a zone name
+            such as ``"Europe/Paris"`` for zoned ones.
         progress: Show a progress bar (a widget in Jupyter).
         dtype_backend: pandas only: ``"numpy_nullable"`` (``string``, ``boolean``,
             ``Int64``) or ``"pyarrow"`` (``ArrowDtype``) result columns.
@@ -219,7 +224,7 @@ def enrich_persons(
                organization_domain)
     output = OutputOptions(
         how=how, explode=explode, prefix=prefix, dtype_backend=dtype_backend,
-        default_region=default_region,
+        default_region=default_region, tz=tz,
         widths=widths_of(max_emails=max_emails, max_phones=max_phones, max_work=max_work),
     )
     options = RunOptions(
@@ -276,6 +281,7 @@ def enrich_organizations(
     daily_limit: int | None = None,
     concurrency: int = C.DEFAULT_CONCURRENCY,
     prefix: str = C.DEFAULT_PREFIX,
+    tz: str | None = None,
     progress: bool = True,
     dtype_backend: DtypeBackend = "numpy_nullable",
     strict: bool = False,
@@ -301,6 +307,8 @@ def enrich_organizations(
         daily_limit: Searches per UTC day (see `enrich_persons`).
         concurrency: Bulk requests in flight at once.
         prefix: Prefix of the result columns.
+        tz: Time zone of ``<prefix>fetched_at`` (see `enrich_persons`): None for
+            naive UTC.
         progress: Show a progress bar.
         dtype_backend: pandas only, as in `enrich_persons`.
         strict: Raise instead of warning when the run stops early (see
@@ -323,7 +331,7 @@ def enrich_organizations(
     from ._enrich import OutputOptions, RunOptions
 
     columns = (linkedin_url, organization_name, organization_domain)
-    output = OutputOptions(prefix=prefix, dtype_backend=dtype_backend)
+    output = OutputOptions(prefix=prefix, dtype_backend=dtype_backend, tz=tz)
     options = RunOptions(
         client=client, api_key=api_key, base_url=base_url, cache=cache,
         max_credits=max_credits, rate_limit=rate_limit, daily_limit=daily_limit,

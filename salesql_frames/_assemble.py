@@ -29,7 +29,7 @@ from ._send import Outcomes, row_outcomes
 
 __all__ = ["How", "assemble", "check_shape", "check_top_up"]
 
-#: ``<prefix>fetched_at``: when each row's answer was fetched, in UTC.
+#: ``<prefix>fetched_at``: when each row's answer was fetched (in UTC until `in_zone`).
 FETCHED_AT_TYPE = pa.timestamp("ms", tz="UTC")
 #: Statuses that mean the row has an answer (and the result values that go with it).
 _ANSWERED = pa.array([C.STATUS_FOUND, C.STATUS_NOT_FOUND])
@@ -88,6 +88,7 @@ def assemble(
     widths: Widths | None = None,
     prefix: str = C.DEFAULT_PREFIX,
     default_region: str | None = None,
+    tz: str | None = None,
 ) -> Any:
     """Fan the answers out to the input rows and return the caller's frame type.
 
@@ -100,6 +101,7 @@ def assemble(
         widths: Numbered columns per list, in wide output.
         prefix: Prefix of the result columns.
         default_region: Region for phones without a country code (already checked).
+        tz: Time zone of the datetime columns: None for naive UTC (checked).
 
     Returns:
         The caller's frame, aligned with the input, with the result columns appended.
@@ -118,7 +120,7 @@ def assemble(
     answered = np.asarray(pc.fill_null(pc.is_in(head[f"{prefix}status"], _ANSWERED), False))
     if explode is None or spec.long is None:
         unique = spec.wide(outcomes.items, widths or Widths(), prefix, default_region)
-        table = _prepend(unique.take(take), head)
+        table = in_zone(_prepend(unique.take(take), head), tz)
         return frame.with_results(_keep_earlier(frame, table, answered, None, prefix))
     parents, unique_long = spec.long(outcomes.items, explode, prefix, default_region)
     positions, long_take = _long_positions(row_query, np.asarray(parents, dtype=np.int64),
@@ -126,9 +128,31 @@ def assemble(
     rows = unique_long.take(long_take)
     long_head = {name: column.take(pa.array(positions)) for name, column in head.items()}
     long_head[f"{prefix}row"] = pa.array(positions, type=pa.int64())
-    table = _keep_earlier(frame, _prepend(rows, long_head), answered[positions], positions,
-                          prefix)
+    table = _keep_earlier(frame, in_zone(_prepend(rows, long_head), tz), answered[positions],
+                          positions, prefix)
     return frame.with_long_results(positions, table)
+
+
+def in_zone(table: pa.Table, tz: str | None) -> pa.Table:
+    """Every zoned datetime column of ``table`` in ``tz``, or as naive UTC for None.
+
+    Naive UTC is what every writer takes (Excel stores no time zone, so pandas'
+    ``to_excel`` refuses zoned values); the instant is the same in every zone.
+
+    Examples:
+        >>> t = pa.table({"at": pa.array([0], pa.timestamp("ms", tz="UTC"))})
+        >>> in_zone(t, None).schema.field("at").type
+        TimestampType(timestamp[ms])
+        >>> in_zone(t, "Europe/Paris").column("at")[0].as_py().isoformat()
+        '1970-01-01T01:00:00+01:00'
+    """
+    fields = [
+        pa.field(field.name, pa.timestamp(field.type.unit, tz=tz), field.nullable)
+        if pa.types.is_timestamp(field.type) and field.type.tz is not None else field
+        for field in table.schema
+    ]
+    schema = pa.schema(fields, metadata=table.schema.metadata)
+    return table if schema.equals(table.schema) else table.cast(schema)
 
 
 def _fetched_at(outcomes: Outcomes) -> pa.Array:
@@ -138,7 +162,7 @@ def _fetched_at(outcomes: Outcomes) -> pa.Array:
 
 
 def _result_schema(spec: KindSpec, how: How, explode: ExplodeTarget | None,
-                   widths: Widths | None, prefix: str) -> pa.Schema:
+                   widths: Widths | None, prefix: str, tz: str | None) -> pa.Schema:
     """The result columns' names and types, whatever the answers (from no answer)."""
     if explode is None or spec.long is None:
         table = spec.wide([], widths or Widths(), prefix, None)
@@ -146,12 +170,12 @@ def _result_schema(spec: KindSpec, how: How, explode: ExplodeTarget | None,
         table = spec.long([], explode, prefix, None)[1]
     head = [pa.field(f"{prefix}status", pa.string()), pa.field(f"{prefix}error", pa.string()),
             pa.field(f"{prefix}fetched_at", FETCHED_AT_TYPE)]
-    return pa.schema(head + list(table.schema))
+    return in_zone(pa.schema(head + list(table.schema)).empty_table(), tz).schema
 
 
 def check_top_up(
     frame: Frame, spec: KindSpec, *, how: How = "wide", explode: ExplodeTarget | None = None,
-    widths: Widths | None = None, prefix: str = C.DEFAULT_PREFIX,
+    widths: Widths | None = None, prefix: str = C.DEFAULT_PREFIX, tz: str | None = None,
 ) -> None:
     """Check, before sending, that the earlier results in ``frame`` can be kept.
 
@@ -167,7 +191,7 @@ def check_top_up(
             'it again repeats every row; top up the wide frame, use how="wide", or '
             "another prefix="
         )
-    for field in _result_schema(spec, how, explode, widths, prefix):
+    for field in _result_schema(spec, how, explode, widths, prefix, tz):
         if field.name in present and _earlier(frame, field.name, field.type) is None:
             raise InvalidArgumentError(
                 f"column {field.name!r} has a result column's name but cannot be read as "
@@ -190,12 +214,12 @@ def _earlier(frame: Frame, name: str, type_: pa.DataType) -> pa.Array | None:
     try:
         return values.cast(type_)
     except failures:
-        if not (pa.types.is_timestamp(type_) and type_.tz is not None):
+        if not pa.types.is_timestamp(type_):
             return None
     # Text read back from a file: with an offset and more digits than the unit (pyarrow 15
     # refuses "10:00:00.123000+00:00" as ms), or without one (naive UTC, as
-    # spreadsheets keep timestamps).
-    for wider in (pa.timestamp("ns", tz=type_.tz), pa.timestamp("ns")):
+    # spreadsheets keep timestamps); zoned and naive UTC values cast to each other.
+    for wider in (pa.timestamp("ns", tz="UTC"), pa.timestamp("ns")):
         try:
             return values.cast(wider).cast(type_, safe=False)
         except failures:

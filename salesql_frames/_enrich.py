@@ -115,6 +115,7 @@ class OutputOptions:
         dtype_backend: pandas only: ``"numpy_nullable"`` or ``"pyarrow"`` dtypes.
         default_region: Region (``"US"``) for phones without a country calling code or
             a known ``country_code``, for their E.164 form; None leaves those null.
+        tz: Time zone of the datetime columns: None for naive UTC, or a zone name.
     """
 
     how: How = "wide"
@@ -123,9 +124,11 @@ class OutputOptions:
     prefix: str = C.DEFAULT_PREFIX
     dtype_backend: DtypeBackend = "numpy_nullable"
     default_region: str | None = None
+    tz: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "default_region", check_region(self.default_region))
+        V.time_zone("tz", self.tz)
         V.text("prefix", self.prefix)
         V.choice("dtype_backend", self.dtype_backend, DTYPE_BACKENDS)
         V.instance("widths", self.widths, Widths, "a Widths")
@@ -140,7 +143,7 @@ class OutputOptions:
                 "df.set_flags(allows_duplicate_labels=True)"
             )
         check_top_up(frame, spec, how=self.how, explode=self.explode, widths=self.widths,
-                     prefix=self.prefix)
+                     prefix=self.prefix, tz=self.tz)
 
 
 def widths_of(*, max_emails: object, max_phones: object, max_work: object) -> Widths:
@@ -218,6 +221,7 @@ def run_enrichment(
     enriched = assemble(
         adapted, plan, outcomes, how=output.how, explode=output.explode,
         widths=output.widths, prefix=output.prefix, default_region=output.default_region,
+        tz=output.tz,
     )
     summary = RunSummary.of(plan, outcomes)
     remember(summary)  # salesql_frames.last_run()

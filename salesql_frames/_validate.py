@@ -87,6 +87,31 @@ def text(name: str, value: object) -> str:
     return value
 
 
+def time_zone(name: str, value: object) -> str | None:
+    """``value`` if it is None or the name of a time zone (``"UTC"``, ``"Europe/Paris"``).
+
+    Examples:
+        >>> time_zone("tz", "Mars/Olympus")
+        Traceback (most recent call last):
+        ...
+        salesql_frames._exceptions.InvalidArgumentError: tz must be None (naive UTC), "UTC" ...
+    """
+    if value is None:
+        return None
+    import zoneinfo
+
+    try:
+        if isinstance(value, str) and value.strip() == value:
+            zoneinfo.ZoneInfo(value)
+            return value
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        pass
+    raise InvalidArgumentError(
+        f'{name} must be None (naive UTC), "UTC" or a time zone name such as '
+        f'"Europe/Paris"; got {_shown(value)}'
+    )
+
+
 def instance(name: str, value: object, kinds: type[Any] | tuple[type[Any], ...],
              wanted: str) -> Any:
     """``value`` if it is None or an instance of ``kinds``; ``wanted`` says what in words."""

@@ -31,6 +31,7 @@ import pyarrow as pa
 import pytest
 
 from salesql_frames import _cli, sandbox
+from salesql_frames._assemble import in_zone
 from salesql_frames._frames import PandasFrame, PolarsFrame
 from salesql_frames._kinds import KINDS
 from salesql_frames._schema import (
@@ -124,10 +125,11 @@ def _schema_columns() -> dict[str, pa.DataType]:
     widths = Widths(emails=2, phones=2, work=2)
     schemas = [person_schema(widths), organization_schema()]
     schemas += [long_person_schema(target) for target in EXPLODE_TARGETS]
+    schemas = [in_zone(schema.empty_table(), None).schema for schema in schemas]  # as users get
     columns: dict[str, pa.DataType] = {
         f"{PREFIX}status": pa.string(),
         f"{PREFIX}error": pa.string(),
-        f"{PREFIX}fetched_at": pa.timestamp("ms", tz="UTC"),
+        f"{PREFIX}fetched_at": pa.timestamp("ms"),  # naive UTC, the default tz=None
         f"{PREFIX}row": pa.int64(),
     }
     for schema in schemas:
