@@ -91,6 +91,9 @@ INTERRUPT_GRACE_SECONDS: Final = 2.0
 #: How long the run's thread blocks at once while batches are in flight: short, so
 #: Ctrl-C is seen at once whatever SIGINT handler another library installed.
 WAIT_SLICE_SECONDS: Final = 0.1
+#: While someone watches the pacer (a progress line), a quota wait is slept in slices
+#: of at most this many seconds, so the line counts the wait down.
+QUOTA_WAIT_SLICE_SECONDS: Final = 1.0
 #: Batches in a row without a usable answer (lost, timed out, malformed) that stop a
 #: run: the circuit breaker. Each of them may have been charged.
 UNKNOWN_OUTCOME_STREAK: Final = 3

@@ -624,8 +624,10 @@ def send(
     if client is None:
         raise ConfigurationError("a client is needed to send queries")
     require_key(client, plan.spec)
+    pacer = client.pacer
     with Progress(plan.unique_queries, label=f"SalesQL {plan.spec.plural}",
-                  enabled=progress) as bar:
+                  rows=int((plan.row_query >= 0).sum()), quota_eta=pacer.seconds_for,
+                  enabled=progress) as bar, pacer.watching(bar.waiting):
         run = _Run(plan, client, store, Ledger(max_credits), bar, max_age)
         outcomes = run.run(concurrency)
     if outcomes.stopped and warn and not outcomes.interrupted:

@@ -208,7 +208,7 @@ def test_progress_without_ipywidgets_is_one_clean_line(
     outputs = nb.cells[1].outputs
     assert len(outputs) == 1, outputs  # one line, updated in place
     line = outputs[0]["data"]["text/plain"]
-    assert line.startswith("SalesQL persons: 250 of 250 queries (100%), cached 0, found ")
+    assert line.startswith("SalesQL persons: 250/250 queries for 250 rows · found ")
     assert "not found" in line
     assert "250 250" in _text(nb.cells[2].outputs[0])
     assert not any("application/vnd.jupyter.widget-view+json" in output.get("data", {})

@@ -121,7 +121,7 @@ class AsyncClient(BaseClient):
             return
         async with self._pace_lock:
             while (delay := self.pacer.reserve(weight, path)) > 0:
-                await self._clock.asleep(delay)
+                await self._clock.asleep(self.pacer.slice(delay))
 
     async def _request(
         self, method: str, path: str, *, params: Mapping[str, str] | None = None,

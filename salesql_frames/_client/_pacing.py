@@ -22,6 +22,8 @@ from __future__ import annotations
 import math
 import threading
 from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 
 from .. import _constants as C
@@ -83,6 +85,7 @@ class Pacer:
         self._probe_windows = 1  # windows' worth of success before the next probe
         self._probe_share = 0.0  # headroom admitted above the allowance (0: no probe)
         self._next_share = C.ADAPTIVE_PROBE_SHARE
+        self._watchers: list[Callable[[float], None]] = []
 
     def __repr__(self) -> str:
         mode = "known" if self.known else "adaptive"
@@ -122,15 +125,79 @@ class Pacer:
                 self._log.append((now, weight))
                 self._sent_today += weight
                 self._accepted += weight
-            return max(delay, 0.0)
+            watchers = list(self._watchers)
+        for watcher in watchers if delay > 0 else ():
+            watcher(delay)
+        return max(delay, 0.0)
+
+    @contextmanager
+    def watching(self, watcher: Callable[[float], None]) -> Iterator[None]:
+        """Call ``watcher(seconds)`` whenever a request must wait for the quota.
+
+        Examples:
+            >>> from salesql_frames._clock import FakeClock
+            >>> pacer, waits = Pacer((1, 60), clock=FakeClock()), []
+            >>> with pacer.watching(waits.append):
+            ...     first, second = pacer.acquire(1), pacer.acquire(1)
+            >>> first, round(second), round(waits[0])  # the window, rounded up a little
+            (0.0, 62, 62)
+        """
+        with self._lock:
+            self._watchers.append(watcher)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._watchers.remove(watcher)
+
+    def seconds_for(self, searches: int) -> float | None:
+        """About when the last of ``searches`` more may be sent (None: no limit).
+
+        Those the window has room for go now; the next ones as the searches in the
+        window leave it; the rest a full allowance per window after that.
+
+        Examples:
+            >>> from salesql_frames._clock import FakeClock
+            >>> pacer = Pacer((300, 60), clock=FakeClock())
+            >>> pacer.seconds_for(300)
+            0.0
+            >>> _ = pacer.acquire(300)
+            >>> round(pacer.seconds_for(300) or 0), round(pacer.seconds_for(900) or 0)
+            (62, 186)
+        """
+        with self._lock:
+            limit = self._limit()
+            if math.isinf(limit) or limit <= 0:
+                return None
+            now, span = self._clock.monotonic(), self._span()
+            needed = searches - max(0.0, limit - self._in_window(now, span))
+            if needed <= 0:
+                return 0.0
+            freed, last = 0, now
+            for sent_at, weight in self._log:
+                if sent_at <= now - span:
+                    continue
+                freed, last = freed + weight, sent_at + span
+                if freed >= needed:
+                    return max(0.0, last - now)
+            return max(0.0, last - now) + math.ceil((needed - freed) / limit) * span
 
     def acquire(self, weight: int, path: str = "") -> float:
         """Block until ``weight`` searches may be sent; record them. Return seconds waited."""
         waited = 0.0
         while (delay := self.reserve(weight, path)) > 0:
+            delay = self.slice(delay)
             self._clock.sleep(delay)
             waited += delay
         return waited
+
+    def slice(self, delay: float) -> float:
+        """How much of a ``delay`` to sleep before asking again.
+
+        All of it, unless a watcher counts it down: then at most
+        ``QUOTA_WAIT_SLICE_SECONDS``.
+        """
+        return min(delay, C.QUOTA_WAIT_SLICE_SECONDS) if self._watchers else delay
 
     def release(self, weight: int) -> None:
         """Take back the newest entry of ``weight``: the server refused it (429)."""
