@@ -84,7 +84,7 @@ class Progress:
             self._show()
 
     def line(self, width: int | None = None) -> str:
-        """The line as shown, ``{bar}`` being where the bar goes.
+        r"""The line as shown, ``{bar}`` being where the bar goes.
 
         Examples:
             >>> p = Progress(1738, label="SalesQL persons", rows=5000,
