@@ -734,7 +734,7 @@ def _cache_info(args: argparse.Namespace) -> int:
 
 
 def _cache_clear(args: argparse.Namespace) -> int:
-    from ._store import cache_info, clear_cache
+    from ._store import ResultStore, clear_cache
 
     path = _cache_path(args)
     days = args.older_than
@@ -742,14 +742,22 @@ def _cache_clear(args: argparse.Namespace) -> int:
         print(f"nothing to clear: no result store at {path}")
         return EXIT_OK
     age = "" if days is None else f" older than {days:g} days"
+    older_than = None if days is None else days * 86_400
     if not args.yes and sys.stdin.isatty():
-        held = cache_info(path).entries
-        print(f"{path} holds {_plural(held, 'stored answer')} (paid for once). Delete the "
-              f"answers{age or ' (all of them)'}? [y/N] ", end="", file=sys.stderr, flush=True)
+        with ResultStore(path) as store:
+            doomed, held = store.count(older_than=older_than), store.count()
+        if doomed == 0:
+            print(f"nothing to clear: {path} holds no answer{age}" if not held else
+                  f"nothing to clear: {path} holds {_plural(held, 'stored answer')}, none"
+                  f"{age}")
+            return EXIT_OK
+        which = "all of them" if doomed == held else f"of {held:,}"
+        print(f"Delete {_plural(doomed, 'stored answer')}{age} ({which}; each was paid for "
+              f"once) from {path}? [y/N] ", end="", file=sys.stderr, flush=True)
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
             print("nothing removed")
             return EXIT_ERROR
-    removed = clear_cache(path, older_than=None if days is None else days * 86_400)
+    removed = clear_cache(path, older_than=older_than)
     print(f"removed {_plural(removed, 'stored answer')}{age} from {path}")
     return EXIT_OK
 

@@ -373,6 +373,19 @@ class ResultStore:
             self.path, entries, found, entries - found, size, _when(oldest), _when(newest)
         )
 
+    def count(self, *, older_than: float | None = None) -> int:
+        """How many answers `clear` with the same ``older_than`` would remove.
+
+        Raises:
+            StoreError: The file cannot be read (``operation="read"``).
+        """
+        query, values = "SELECT COUNT(*) FROM results", ()
+        if older_than is not None:
+            query, values = query + " WHERE stored_at < ?", (self._now() - older_than,)
+        with self._using("read") as connection:
+            (count,) = connection.execute(query, values).fetchone()
+        return int(count)
+
     def clear(self, *, older_than: float | None = None) -> int:
         """Delete stored answers (all, or those older than ``older_than`` seconds).
 

@@ -111,9 +111,15 @@ def test_cache_clear_asks_on_a_terminal(tmp_path: Path) -> None:
         assert first.returncode == 0, first.stderr
     store = tmp_path / "cache" / "results.sqlite3"
     assert cache_info(store).entries == 3
+    process, leader = on_terminal(["cache", "clear", "--older-than", "30"], tmp_path, env)
+    out, _ = process.communicate(timeout=60)  # it knows the count first: nothing to ask
+    os.close(leader)
+    assert process.returncode == 0
+    assert b"holds 3 stored answers, none older than 30 days" in out
+    assert b"[y/N]" not in out
     process, leader = on_terminal(["cache", "clear"], tmp_path, env)
     seen = read_until(leader, b"[y/N]").decode()
-    assert "holds 3 stored answers" in seen
+    assert "Delete 3 stored answers (all of them; each was paid for once)" in seen
     os.write(leader, b"\n")  # the default is no
     assert process.wait(timeout=60) == 1
     os.close(leader)

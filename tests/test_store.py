@@ -140,10 +140,12 @@ def test_time_to_live_for_found_and_not_found(tmp_path: Path) -> None:
         assert store.get_many(["a", "b"]) == {"a": {"uuid": "1"}, "b": None}
         age(path, 60)  # 90 s old: past the not-found lifetime only
         assert store.get_many(["a", "b"]) == {"a": {"uuid": "1"}}
-        assert store.clear(older_than=3600) == 0
-        assert store.info().entries == 2  # expired is not deleted, just not used
+        assert store.count(older_than=3600) == store.clear(older_than=3600) == 0
+        assert store.info().entries == store.count() == 2  # expired is kept, not used
         age(path, 3600)
         assert store.get_many(["a", "b"]) == {}
+        assert store.count(older_than=3600) == 2
+        assert store.count(older_than=10 * 3600) == 0
         assert store.clear(older_than=3600) == 2
         assert store.info().entries == 0
 
