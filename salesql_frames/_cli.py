@@ -523,20 +523,25 @@ def _enrich(args: argparse.Namespace) -> int:
                 result = run_enrichment(table.frame, plan, options=options,
                                         output=OutputOptions(how=how, explode=explode))
             except RunInterrupted as interrupt:
-                partial = write_table(interrupt.partial, output, fmt=out_format,
-                                      neutralize_formulas=not args.allow_formulas,
-                                      preset=args.preset, bom=args.excel_csv)
-                _say(f"interrupted: partial output written to {partial} (unsent rows are "
-                     "'skipped'); run the same command again to send the rest"
-                     + ("" if cache is False else ": answers already received come from "
-                        "the result store"))
-                return EXIT_INTERRUPTED
+                return _interrupted(write_table(
+                    interrupt.partial, output, fmt=out_format,
+                    neutralize_formulas=not args.allow_formulas, preset=args.preset,
+                    bom=args.excel_csv), cache)
     written = write_table(result.frame, output, fmt=out_format,
                           neutralize_formulas=not args.allow_formulas, preset=args.preset,
                           bom=args.excel_csv)
     print("\n\n".join([table.describe(), repr(plan), str(result.summary), _store_line(args),
                        f"wrote {written.resolve()} ({len(result.frame):,} rows)"]))
     return _report_warnings(caught, written, result.summary.skipped, resumable=cache is not False)
+
+
+def _interrupted(partial: Path, cache: bool | str | None) -> int:
+    """Say where the partial output of an interrupted run went; exit code 130."""
+    _say(f"interrupted: partial output written to {partial} (unsent rows are 'skipped'); "
+         "run the same command again to send the rest"
+         + ("" if cache is False else ": answers already received come from the result "
+            "store"))
+    return EXIT_INTERRUPTED
 
 
 def _store_line(args: argparse.Namespace) -> str:
@@ -576,12 +581,23 @@ def _enrich_streaming(
     frame = scan_lazy(source, fmt=args.input_format)
     cache = _cache_option(args)
     with _client(args) as client:
-        if args.dry_run:
+        if not args.dry_run:
+            client._secret("/search")  # no key: say so before printing a plan
+        if args.dry_run or not args.quiet or sys.stdin.isatty():
+            # The plan before any request, as on the eager path (one more scan of the
+            # mapped columns: streamed, and small beside sending).
             plan = _lazy_plan(plan_lazy, frame, spec, mapping, args.only_missing, flags)
             guess = estimate_frame(plan, RunOptions(client=client, cache=cache,
                                                     max_age=args.max_age))
-            print("\n\n".join([f"read {source} lazily (--stream)", repr(plan), str(guess)]))
-            return EXIT_OK
+            report = "\n\n".join([f"read {source} lazily (--stream)", repr(plan), str(guess)])
+            if args.dry_run:
+                print(report)
+                return EXIT_OK
+            if not args.quiet:
+                _err(report)
+            if not _confirmed(guess.worst_case_credits, args.yes):
+                _say("nothing sent, nothing written")
+                return EXIT_ERROR
         options = _run_options(args, client, cache)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -592,11 +608,9 @@ def _enrich_streaming(
             except MappingError as exc:
                 raise MappingError(_cli_mapping_hint(str(exc))) from None
             except RunInterrupted as interrupt:
-                partial = sink_lazy(interrupt.partial, output, fmt=out_format,
-                                    neutralize_formulas=not args.allow_formulas)
-                _say(f"interrupted: partial output written to {partial} (unsent rows are "
-                     "'skipped'); run the same command again to send the rest")
-                return EXIT_INTERRUPTED
+                return _interrupted(sink_lazy(interrupt.partial, output, fmt=out_format,
+                                              neutralize_formulas=not args.allow_formulas),
+                                    cache)
     written = sink_lazy(joined, output, fmt=out_format,
                         neutralize_formulas=not args.allow_formulas)
     distinct = (f"read {source} lazily (--stream): the counts below are of the "

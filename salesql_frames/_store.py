@@ -379,9 +379,10 @@ class ResultStore:
         Raises:
             StoreError: The file cannot be read (``operation="read"``).
         """
-        query, values = "SELECT COUNT(*) FROM results", ()
+        query, values = "SELECT COUNT(*) FROM results", ()  # type: tuple[str, tuple[float, ...]]
         if older_than is not None:
-            query, values = query + " WHERE stored_at < ?", (self._now() - older_than,)
+            query += " WHERE stored_at < ?"
+            values = (self._now() - older_than,)
         with self._using("read") as connection:
             (count,) = connection.execute(query, values).fetchone()
         return int(count)

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from salesql_frames import cache_info, sandbox
 from salesql_frames._constants import CLI_CONFIRM_CREDITS
@@ -51,14 +52,20 @@ def leads(tmp_path: Path, count: int) -> None:
     pd.DataFrame({"Person Linkedin Url": urls}).to_csv(tmp_path / "leads.csv", index=False)
 
 
-def test_plan_is_shown_before_any_search_and_a_no_sends_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("stream", "read"), [
+    ([], "read leads.csv: 101 rows, 1 column"),
+    (["--stream"], "read leads.csv lazily (--stream)"),
+])
+def test_plan_is_shown_before_any_search_and_a_no_sends_nothing(
+    tmp_path: Path, stream: list[str], read: str,
+) -> None:
     leads(tmp_path, CLI_CONFIRM_CREDITS + 1)
     with sandbox.serve() as sb:
-        process, leader = on_terminal(["enrich-persons", "leads.csv", "-o", "out.csv"],
-                                      tmp_path, env_for(tmp_path, sb))
+        process, leader = on_terminal(["enrich-persons", "leads.csv", "-o", "out.csv",
+                                       *stream], tmp_path, env_for(tmp_path, sb))
         seen = read_until(leader, b"[y/N]").decode()
         # The plan and the estimate are on the terminal, and the sandbox saw no search.
-        assert "read leads.csv: 101 rows, 1 column" in seen
+        assert read in seen
         assert "Plan(persons)" in seen
         assert "'Person Linkedin Url'" in seen
         assert "worst-case credits" in seen
