@@ -209,6 +209,11 @@ def _add_enrich(commands: Subparsers, spec: KindSpec) -> None:
         "accents right",
     )
     files.add_argument(
+        "--default-region", type=_region, metavar="CC",
+        help="persons: the region (US, GB, ...) of phones written without a country code, "
+        "for their E.164 column (default: those stay empty, never a guess)",
+    )
+    files.add_argument(
         "--allow-formulas", action="store_true",
         help="CSV/TSV output: write API values that look like formulas (=..., @..., +SUM...) "
         "as they are, not prefixed with '",
@@ -370,6 +375,16 @@ def _days(text: str) -> float:
     return value
 
 
+def _region(text: str) -> str | None:
+    from ._phones import check_region
+
+    try:
+        return check_region(text)
+    except InvalidArgumentError as exc:
+        message = str(exc).replace("default_region", "--default-region")
+        raise argparse.ArgumentTypeError(message) from None
+
+
 def _age(text: str) -> float:
     try:
         return age_seconds("--max-age", text) or 0.0
@@ -521,7 +536,9 @@ def _enrich(args: argparse.Namespace) -> int:
             warnings.simplefilter("always")
             try:
                 result = run_enrichment(table.frame, plan, options=options,
-                                        output=OutputOptions(how=how, explode=explode))
+                                        output=OutputOptions(
+                                            how=how, explode=explode,
+                                            default_region=args.default_region))
             except RunInterrupted as interrupt:
                 return _interrupted(write_table(
                     interrupt.partial, output, fmt=out_format,
@@ -603,7 +620,8 @@ def _enrich_streaming(
             warnings.simplefilter("always")
             try:
                 joined, result = run_lazy(frame, spec, mapping, only_missing=args.only_missing,
-                                          flags=flags, output=OutputOptions(how="wide"),
+                                          flags=flags, output=OutputOptions(
+                                              how="wide", default_region=args.default_region),
                                           options=options)
             except MappingError as exc:
                 raise MappingError(_cli_mapping_hint(str(exc))) from None

@@ -14,12 +14,13 @@ import sys
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pandas as pd
 import pytest
 
-from salesql_frames import cache_info, sandbox
+from salesql_frames import _cli, cache_info, sandbox
 from salesql_frames._cli import main, parse_mapping
 from salesql_frames._io import drop_blank, naive_utc, read_table, write_table
 from salesql_frames._kinds import ORGANIZATION, PERSON
@@ -425,3 +426,29 @@ def test_write_and_read_spreadsheet_from_python(tmp_path: Path) -> None:
     assert list(back.columns) == enriched.columns
     assert back["salesql_full_name"].iloc[0] == "Sandro Carsava"
     assert back["salesql_timestamp_work_experience_start"].iloc[0].startswith("2001-01-01")
+
+
+def test_default_region_reaches_the_run_and_a_bad_one_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    leads_frame().to_csv(tmp_path / "leads.csv", index=False)
+    bad = cli("enrich-persons", "leads.csv", "--sandbox", "--default-region", "Germany",
+              cwd=tmp_path)
+    assert bad.returncode == 2
+    assert "--default-region" in bad.stderr
+    assert "'Germany'" in bad.stderr
+    assert not (tmp_path / "leads-enriched.csv").exists()
+    from salesql_frames import _enrich
+
+    seen: list[object] = []
+    real = _enrich.run_enrichment
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs["output"].default_region)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_enrich, "run_enrichment", spy)
+    monkeypatch.chdir(tmp_path)
+    assert _cli.main(["enrich-persons", "leads.csv", "--sandbox", "--quiet",
+                      "--default-region", "gb"]) == 0
+    assert seen == ["GB"]
