@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 from . import _constants as C
 from ._assemble import How, check_shape
 from ._client import Client
+from ._display import plural
 from ._exceptions import (
     InvalidArgumentError,
     MappingError,
@@ -650,15 +651,13 @@ def _err(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun if count == 1 else noun + 's'}"
 
 
 def _confirmed(worst_case: int, yes: bool, threshold: int = C.CLI_CONFIRM_CREDITS) -> bool:
     """Ask on a terminal before a worst case above ``threshold``; never block otherwise."""
     if yes or worst_case <= threshold or not sys.stdin.isatty():
         return True
-    print(f"send it? worst case {_plural(worst_case, 'credit')} [y/N] ", end="",
+    print(f"send it? worst case {plural(worst_case, 'credit')} [y/N] ", end="",
           file=sys.stderr, flush=True)
     try:
         answer = sys.stdin.readline()
@@ -699,7 +698,7 @@ def _report_warnings(
     elif "run again" not in reason.lower():
         reason += (" Run the same command again to send the rest: answers already received "
                    "come from the result store.")
-    _say(f"stopped early, partial output written to {written} ({_plural(skipped, 'row')} skipped): "
+    _say(f"stopped early, partial output written to {written} ({plural(skipped, 'row')} skipped): "
          f"{reason}")
     return EXIT_STOPPED
 
@@ -780,16 +779,16 @@ def _cache_clear(args: argparse.Namespace) -> int:
             doomed, held = store.count(older_than=older_than), store.count()
         if doomed == 0:
             print(f"nothing to clear: {path} holds no answer{age}" if not held else
-                  f"nothing to clear: {path} holds {_plural(held, 'stored answer')}, none"
+                  f"nothing to clear: {path} holds {plural(held, 'stored answer')}, none"
                   f"{age}")
             return EXIT_OK
         which = "all of them" if doomed == held else f"of {held:,}"
-        print(f"Delete {_plural(doomed, 'stored answer')}{age} ({which}; each was paid for "
+        print(f"Delete {plural(doomed, 'stored answer')}{age} ({which}; each was paid for "
               f"once) from {path}? [y/N] ", end="", file=sys.stderr, flush=True)
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
             print("nothing removed")
             return EXIT_ERROR
     removed = clear_cache(path, older_than=older_than)
-    print(f"removed {_plural(removed, 'stored answer')}{age} from {path}")
+    print(f"removed {plural(removed, 'stored answer')}{age} from {path}")
     return EXIT_OK
 

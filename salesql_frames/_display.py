@@ -21,3 +21,13 @@ def html_table(title: str, rows: Sequence[tuple[str, str]], notes: Sequence[str]
     extra = "".join(f"<p>{html.escape(note)}</p>" for note in notes)
     return (f"<div class='salesql'><strong>{html.escape(title)}</strong>"
             f"<table>{body}</table>{extra}</div>")
+
+
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """``count`` and ``noun``, in the plural unless ``count`` is 1.
+
+    Examples:
+        >>> plural(1, "request"), plural(0, "request"), plural(2, "query", "queries")
+        ('1 request', '0 requests', '2 queries')
+    """
+    return f"{count:,} {noun if count == 1 else many or noun + 's'}"

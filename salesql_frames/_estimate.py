@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from . import _constants as C
 from ._client import Client
-from ._display import html_table
+from ._display import html_table, plural
 from ._exceptions import SalesQLError
 from ._plan import Plan
 from ._send import look_up
@@ -68,7 +68,7 @@ class Estimate:
                 ("skipped rows", f"{self.plan.skipped_rows:,}"),
                 ("unique queries", f"{self.unique_queries:,}"),
                 ("already cached", f"{self.cached:,}"),
-                ("to send", f"{self.to_send:,} in {self.requests:,} request(s)"),
+                ("to send", f"{self.to_send:,} in {plural(self.requests, 'request')}"),
                 ("worst-case credits", f"{self.worst_case_credits:,}"),
                 ("allowance left", allowance)]
         if self.stale:
@@ -93,7 +93,7 @@ class Estimate:
             f"skipped rows         {self.plan.skipped_rows:>9,}",
             f"unique queries       {self.unique_queries:>9,}",
             f"already cached       {self.cached:>9,}",
-            f"to send              {self.to_send:>9,}  in {self.requests:,} request(s)",
+            f"to send              {self.to_send:>9,}  in {plural(self.requests, 'request')}",
             f"worst-case credits   {self.worst_case_credits:>9,}",
             f"allowance left       {allowance:>9}",
         ]

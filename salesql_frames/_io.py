@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from . import _constants as C
+from ._display import plural
 from ._exceptions import SpreadsheetError
 from ._presets import apply_preset
 
@@ -98,13 +99,13 @@ class Table:
     def describe(self) -> str:
         """One line: what was read and what was dropped."""
         where = f"{self.path.name} (sheet {self.sheet!r})" if self.sheet else self.path.name
-        notes = [_plural(len(self.frame), "row"), _plural(self.frame.shape[1], "column")]
+        notes = [plural(len(self.frame), "row"), plural(self.frame.shape[1], "column")]
         if self.header_note:
             notes.append(self.header_note)
         if self.blank_rows:
-            notes.append(f"{_plural(self.blank_rows, 'blank row')} dropped")
+            notes.append(f"{plural(self.blank_rows, 'blank row')} dropped")
         if self.empty_columns:
-            notes.append(f"{_plural(len(self.empty_columns), 'empty unnamed column')} dropped")
+            notes.append(f"{plural(len(self.empty_columns), 'empty unnamed column')} dropped")
         return f"read {where}: {', '.join(notes)}"
 
 
@@ -286,7 +287,7 @@ def pick_header(rows: Sequence[Sequence[Any]], header_row: int | None) -> tuple[
             raise SpreadsheetError(f"header_row must be 1 or more, got {header_row}")
         if header_row > len(rows):
             raise SpreadsheetError(f"header_row={header_row}: the sheet has only "
-                                   f"{_plural(len(rows), 'row')}")
+                                   f"{plural(len(rows), 'row')}")
         return header_row - 1, ""
     counts = [sum(1 for cell in row if _cell_text(cell)) for row in rows]
     skipped: list[str] = []
@@ -329,9 +330,6 @@ def _with_header(raw: pd.DataFrame, index: int) -> pd.DataFrame:
     return frame
 
 
-def _plural(count: int, noun: str, plural: str | None = None) -> str:
-    """``1 row``, ``2 rows``: the count with its noun in the right form."""
-    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:

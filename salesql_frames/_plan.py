@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from . import _constants as C
 from ._canonical import several_values
 from ._canonical_series import map_unique
-from ._display import html_table
+from ._display import html_table, plural
 from ._exceptions import MappingError
 from ._frames import Frame
 from ._kinds import KindSpec, dedupe_key
@@ -88,7 +88,7 @@ class Plan:
         lines = [
             f"Plan({self.spec.plural}): {self.rows:,} rows -> "
             f"{self.unique_queries:,} unique queries ({self.valid_rows:,} valid rows, "
-            f"{_counted(self.valid_rows - self.unique_queries, 'duplicate')}), "
+            f"{plural(self.valid_rows - self.unique_queries, 'duplicate')}), "
             f"{self.invalid_rows:,} invalid, {self.skipped_rows:,} skipped",
         ]
         lines += [f"  {param:<20} <- {column!r}" for param, column in self.mapping.items()]
@@ -239,9 +239,6 @@ def _dedupe(
     return queries, keys, row_query
 
 
-def _counted(count: int, noun: str) -> str:
-    """``1 duplicate``, ``2 duplicates``."""
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def _memo(fn: Callable[[str], str]) -> Callable[[str], str]:

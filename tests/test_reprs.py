@@ -34,7 +34,7 @@ def test_estimate_repr_and_html(sb: sandbox.Sandbox) -> None:
         estimate = frame.salesql.estimate_persons(client=client, cache=False)
     shown = repr(estimate)
     assert shown.startswith("<Estimate(persons): rows 3, valid rows 2, invalid rows 1, ")
-    assert "to send 2 in 1 request(s), worst-case credits 2, allowance left 10,000>" in shown
+    assert "to send 2 in 1 request, worst-case credits 2, allowance left 10,000>" in shown
     assert "note=None" not in shown
     html = estimate._repr_html_()
     assert "SalesQL estimate (persons)" in html
