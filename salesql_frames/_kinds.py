@@ -36,7 +36,7 @@ from ._schema import (
     Widths,
 )
 
-__all__ = ["KINDS", "ORGANIZATION", "PERSON", "KindSpec", "dedupe_key"]
+__all__ = ["KINDS", "ORGANIZATION", "PERSON", "KindSpec", "dedupe_key", "flags_key"]
 
 #: Wide flatten: answer items -> one output row per item.
 #: The last argument is the default phone region (`salesql_frames._phones`), or None.
@@ -326,6 +326,15 @@ def dedupe_key(spec: KindSpec, query: Query) -> str:
         >>> dedupe_key(ORGANIZATION, {"organization_domain": "acme.io"})
         'organization|domain=acme.io'
     """
-    flags = "".join(f"|{flag}" for flag in spec.flags if query.get(flag))
-    return f"{spec.name}|{spec.identity(query)}{flags}"
+    return f"{spec.name}|{spec.identity(query)}{flags_key(spec, query)}"
+
+
+def flags_key(spec: KindSpec, query: Query) -> str:
+    """The end of a dedupe key: ``|flag`` for each of the kind's flags set in ``query``.
+
+    Examples:
+        >>> flags_key(PERSON, {"linkedin_url": "x", "match_if_direct_email": True})
+        '|match_if_direct_email'
+    """
+    return "".join(f"|{flag}" for flag in spec.flags if query.get(flag))
 
