@@ -41,8 +41,10 @@ __all__ = [
     "MEMBER_ID_PATTERN",
     "ORGANIZATION_PAGES",
     "PERSON_PAGES",
+    "PLACEHOLDERS",
     "PLAIN_PROFILE_PATTERN",
     "PLAIN_SLUG_LENGTHS",
+    "PLAIN_TEXT_PATTERN",
     "LinkedInURL",
     "canonical_domain",
     "canonical_linkedin_url",
@@ -117,7 +119,7 @@ def strip_format(text: str) -> str:
     return text if text.isascii() else text.translate(_format_characters())
 
 #: Whole-cell spreadsheet placeholders that are never a name (compared casefolded).
-_PLACEHOLDERS: Final = frozenset(
+PLACEHOLDERS: Final = frozenset(
     {"n/a", "#n/a", "null", "none", "undefined", "#value!", "#ref!", "#name?", "#null!"}
 )
 
@@ -533,13 +535,20 @@ def several_values(value: object) -> bool:
     return next(hosts, None) is not None and next(hosts, None) is not None
 
 
+#: Text `_clean_text` leaves as it is, unless it is a placeholder: printable ASCII
+#: words with single spaces between them (ASCII has no format character, nothing NFC
+#: changes, and no whitespace but the space in this range). Whole-column
+#: canonicalization matches it in Arrow (RE2) and calls the scalar functions on the rest.
+PLAIN_TEXT_PATTERN: Final = r"[!-~]+(?: [!-~]+)*"
+
+
 def _clean_text(value: object) -> str | None:
     """NFC, invisible characters removed, whitespace collapsed; None if blank."""
     if not isinstance(value, str):
         return None
     text = unicodedata.normalize("NFC", strip_format(value).translate(_DELETE_TABLE))
     text = " ".join(text.split())
-    if not text or text.casefold() in _PLACEHOLDERS:
+    if not text or text.casefold() in PLACEHOLDERS:
         return None
     return text
 

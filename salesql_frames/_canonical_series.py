@@ -2,12 +2,15 @@
 
 One code path serves pandas, polars and pyarrow: the column becomes an Arrow string
 array, each *distinct* value is canonicalized once, and the results are taken back to
-every row. The caller gets its own type back. pandas and polars are never imported
+every row. The usual spellings (plain profile URLs, plain ASCII names) are
+canonicalized in Arrow, the other distinct values by the scalar function. The caller
+gets its own type back. pandas and polars are never imported
 here unless the caller already did (``sys.modules`` is checked before ``isinstance``).
 """
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -18,12 +21,15 @@ import pyarrow.compute as pc
 from ._canonical import (
     LINKEDIN_ORIGIN,
     MEMBER_ID_PATTERN,
+    PLACEHOLDERS,
     PLAIN_PROFILE_PATTERN,
     PLAIN_SLUG_LENGTHS,
+    PLAIN_TEXT_PATTERN,
     LinkedInURL,
     canonical_domain,
     canonical_linkedin_url,
     canonical_name,
+    canonical_organization_name,
 )
 
 if TYPE_CHECKING:
@@ -37,6 +43,7 @@ __all__ = [
     "canonicalize_linkedin_urls",
     "canonicalize_names",
     "map_unique",
+    "map_unique_encoded",
 ]
 
 #: What the public helpers accept; each returns the type it was given.
@@ -95,45 +102,94 @@ def map_unique(array: pa.Array, fn: ScalarFn) -> pa.Array:
         >>> map_unique(pa.array(["a", None, "a"]), str.upper).to_pylist()
         ['A', None, 'A']
     """
+    mapped, indices = map_unique_encoded(array, fn)
+    return mapped.take(indices)
+
+
+def map_unique_encoded(array: pa.Array, fn: ScalarFn) -> tuple[pa.Array, pa.Array]:
+    """`map_unique` before the results are spread: ``(per distinct value, indices)``.
+
+    ``mapped.take(indices)`` is `map_unique`'s answer; a caller that checks the
+    results further does it once per distinct value, on ``mapped``.
+
+    Examples:
+        >>> mapped, indices = map_unique_encoded(pa.array(["a", None, "a"]), str.upper)
+        >>> mapped.to_pylist(), indices.to_pylist()
+        (['A'], [0, None, 0])
+    """
     strings = _to_string_array(array)
     out_type = pa.large_string() if pa.types.is_large_string(strings.type) else pa.string()
-    plain = _plain_profiles(strings, fn)
-    if plain is not None:  # the usual profile URLs in Arrow; the others one by one
-        done, canonical = plain
-        rest = _mapped(pc.if_else(done, pa.scalar(None, strings.type), strings), fn, out_type)
-        return pc.if_else(done, canonical.cast(out_type), rest)
-    return _mapped(strings, fn, out_type)
-
-
-def _mapped(strings: pa.Array, fn: ScalarFn, out_type: pa.DataType) -> pa.Array:
     encoded = strings.dictionary_encode()
-    mapped = pa.array([fn(value) for value in encoded.dictionary.to_pylist()], type=out_type)
-    return mapped.take(encoded.indices)
+    values = encoded.dictionary
+    fast = _plain_profiles(values, fn) or _plain_texts(values, fn)
+    if fast is None:
+        mapped = pa.array([fn(value) for value in values.to_pylist()], type=out_type)
+    else:  # the usual spellings in Arrow; the others one by one
+        done, canonical = fast
+        others = pc.invert(done)
+        rest = [fn(value) for value in values.filter(others).to_pylist()]
+        mapped = canonical.cast(out_type)
+        if rest:
+            mapped = pc.replace_with_mask(mapped, others, pa.array(rest, type=out_type))
+    return mapped, encoded.indices
 
 
-def _plain_profiles(strings: pa.Array, fn: ScalarFn) -> tuple[pa.Array, pa.Array] | None:
+_Fast = tuple[pa.Array, pa.Array]
+
+
+def _plain_profiles(values: pa.Array, fn: ScalarFn) -> _Fast | None:
     """Where ``fn`` (a person-page LinkedIn canonicalizer) meets a plain profile URL.
 
     Most cells of a LinkedIn column are ``[https://][www.]linkedin.com/in/<slug>[/]``
-    spellings: matched by `PLAIN_PROFILE_PATTERN` over the whole column (RE2), their
-    canonical URL is the origin + ``/in/`` + the slug lowercased, exactly what the scalar
-    function answers; member IDs keep their case, so they go the scalar way. Returns the
-    mask of such cells and their canonical URLs, or None when ``fn`` is another function.
+    spellings: matched by `PLAIN_PROFILE_PATTERN` (RE2), their canonical URL is the
+    origin + ``/in/`` + the slug lowercased, exactly what the scalar function answers;
+    member IDs keep their case, so they go the scalar way. Returns the mask of such
+    values and their canonical URLs, or None when ``fn`` is another function.
     """
-    if not (isinstance(fn, LinkedInURL) and "in" in fn.pages) or not len(strings):
+    if not (isinstance(fn, LinkedInURL) and "in" in fn.pages) or not len(values):
         return None
-    found = pc.extract_regex(strings, f"(?i)^{PLAIN_PROFILE_PATTERN}$")
+    found = pc.extract_regex(values, f"(?i)^{PLAIN_PROFILE_PATTERN}$")
     slug = pc.struct_field(found, [0]).cast(pa.string())
     shortest, longest = PLAIN_SLUG_LENGTHS
     length = pc.utf8_length(slug)
     plain = pc.and_(pc.greater_equal(length, shortest), pc.less_equal(length, longest))
     member = pc.match_substring_regex(slug, f"^{MEMBER_ID_PATTERN}$")
     # ASCII cells only, as the scalar pattern (re.ASCII): RE2 folds ``K`` (Kelvin) to k.
-    ascii_only = pc.string_is_ascii(strings)
+    ascii_only = pc.string_is_ascii(values)
     done = pc.fill_null(
         pc.and_(pc.and_(found.is_valid(), ascii_only), pc.and_not(plain, member)), False)
     canonical = pc.binary_join_element_wise(f"{LINKEDIN_ORIGIN}/in/", pc.utf8_lower(slug), "")
     return done, canonical
+
+
+#: The scalar text canonicalizers with an Arrow fast path, and the characters one of
+#: which a usable value has (``str.isalpha`` / ``str.isalnum``, on ASCII).
+_TEXT_FUNCTIONS: dict[ScalarFn, str] = {
+    canonical_name: "[A-Za-z]",
+    canonical_organization_name: "[A-Za-z0-9]",
+}
+
+
+@functools.cache
+def _placeholders(kind: pa.DataType) -> pa.Array:
+    """`PLACEHOLDERS` as an Arrow array (made on first use: ``pa.array`` imports pandas)."""
+    return pa.array(sorted(PLACEHOLDERS), kind)
+
+
+def _plain_texts(values: pa.Array, fn: ScalarFn) -> _Fast | None:
+    """Where ``fn`` (`canonical_name`, `canonical_organization_name`) keeps a value as is.
+
+    Plain ASCII text (`PLAIN_TEXT_PATTERN`) with a letter (a letter or digit for an
+    organization) that is not a placeholder is its own canonical form. Returns the mask
+    of such values and the values, or None when ``fn`` is another function.
+    """
+    wanted = _TEXT_FUNCTIONS.get(fn)
+    if wanted is None or not len(values):
+        return None
+    plain = pc.and_(pc.match_substring_regex(values, f"^{PLAIN_TEXT_PATTERN}$"),
+                    pc.match_substring_regex(values, wanted))
+    placeholder = pc.is_in(pc.utf8_lower(values), value_set=_placeholders(values.type))
+    return pc.fill_null(pc.and_not(plain, placeholder), False), values
 
 
 def _pandas_to_arrow(series: pd.Series[Any]) -> pa.Array:

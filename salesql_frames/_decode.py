@@ -24,6 +24,11 @@ type of `salesql_frames._schema`, one row per item, per chunk of
 
 Null list entries are kept by the fast path and skipped by the tolerant one; the
 shaping step drops them, so both paths give identical tables (tested).
+
+Answers a re-run reads from the result store come as `RawRecord` texts (parsed by
+``pyarrow.json`` straight into the record type, ``_from_json``) or, when the store kept
+their columnar form, as `StoredRow` rows of an array this module made when they were
+stored (``_from_stored``: one ``take``, nothing parsed).
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Final
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
@@ -44,10 +50,10 @@ from . import _constants as C
 from ._caller import caller_level
 from ._exceptions import StoreWarning
 from ._gc import paused_gc
-from ._models import RawRecord
+from ._models import RawRecord, StoredRow
 from ._schema import EPOCH_MS_METADATA, ERROR_KEY, LOCATION_TEXT
 
-__all__ = ["decode"]
+__all__ = ["decode", "project"]
 
 #: What ``pyarrow.array`` raises on a value that does not fit the record type.
 _FAST_PATH_ERRORS: Final = (pa.ArrowException, TypeError, ValueError, OverflowError)
@@ -82,6 +88,11 @@ def decode(
     """
     records = items if isinstance(items, (list, tuple)) else list(items)
     for start in range(0, len(records), C.CHUNK_ROWS):
+        taken = _from_stored(records[start : start + C.CHUNK_ROWS], record_type, envelope,
+                             tolerant)
+        if taken is not None:
+            yield taken
+            continue
         stored = [] if tolerant else _from_json(records[start : start + C.CHUNK_ROWS],
                                                  record_type, envelope)
         if stored:
@@ -95,6 +106,80 @@ def decode(
             array = pa.array(clean, type=record_type)
             arrays = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
         yield from arrays
+
+
+def _from_stored(
+    chunk: Sequence[Any], record_type: pa.StructType, envelope: str, tolerant: bool
+) -> pa.StructArray | None:
+    """Take a chunk's `StoredRow` items from their pools; None if it holds none.
+
+    The rows were decoded when they were stored (by `decode` itself, with the kind's full
+    record type): they are projected onto ``record_type`` and taken, with no parsing.
+    The chunk's other items (None, dicts, texts) are decoded as usual, and the parts put
+    back in the chunk's order.
+    """
+    pools: dict[int, tuple[pa.StructArray, list[int], list[int | None]]] = {}
+    others: list[int] = []
+    for position, item in enumerate(chunk):
+        if type(item) is StoredRow:
+            pool = pools.get(id(item.pool))
+            if pool is None:
+                pool = pools[id(item.pool)] = (item.pool, [], [])
+            pool[1].append(position)
+            pool[2].append(item.index)
+        elif item is not None or len(pools) != 1:
+            others.append(position)
+        else:  # a None next to rows of one pool: a null index, a null row
+            pool = next(iter(pools.values()))
+            pool[1].append(position)
+            pool[2].append(None)
+    if not pools:
+        return None
+    parts: list[pa.Array] = []
+    order: list[int] = []
+    for pool, positions, indices in pools.values():
+        parts.append(project(pool, record_type).take(pa.array(indices, type=pa.int64())))
+        order += positions
+    if len(parts) == 1 and not others:  # the usual re-run: every row from one look-up
+        return _in_order(parts[0], order)
+    if others:
+        parts += decode([chunk[i] for i in others], record_type, envelope, tolerant=tolerant)
+        order += others
+    return _in_order(pa.concat_arrays(parts), order)
+
+
+def _in_order(array: pa.Array, order: list[int]) -> pa.StructArray:
+    """``array`` (row ``j`` is the chunk's item ``order[j]``) in the chunk's order."""
+    if all(j == i for j, i in enumerate(order)):
+        return array
+    back = np.empty(len(order), dtype=np.int64)
+    back[np.asarray(order, dtype=np.int64)] = np.arange(len(order), dtype=np.int64)
+    return array.take(pa.array(back))
+
+
+def project(array: pa.Array, typ: pa.DataType) -> pa.Array:
+    """``array`` with only the fields ``typ`` names, at every depth (no copy).
+
+    For rows decoded with a wider record type (the full one) read as a narrower one
+    (`salesql_frames._schema.person_record_type` with fewer list fields): the values are
+    those decoding with ``typ`` gives. Raises `TypeError` for a field ``array`` lacks.
+    """
+    if array.type.equals(typ, check_metadata=True):
+        return array
+    mask = array.is_null() if array.null_count else None
+    if pa.types.is_struct(typ):
+        source = array.type
+        children = []
+        for field in typ:
+            index = source.get_field_index(field.name)
+            if index < 0:
+                raise TypeError(f"no field {field.name!r} in {source}")
+            children.append(project(array.field(index), field.type))
+        return pa.StructArray.from_arrays(children, fields=list(typ), mask=mask)
+    if pa.types.is_list(typ) and pa.types.is_list(array.type):
+        values = project(array.values, typ.value_type)
+        return pa.ListArray.from_arrays(array.offsets, values, type=typ, mask=mask)
+    raise TypeError(f"cannot read {array.type} as {typ}")
 
 
 def _from_json(

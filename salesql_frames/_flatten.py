@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 from ._constants import DEFAULT_PREFIX
 from ._decode import decode
 from ._emails import email_flags
-from ._models import RawRecord
+from ._models import RawRecord, StoredRow
 from ._phones import check_region, phone_details
 from ._schema import (
     DEFAULT_WIDTHS,
@@ -498,7 +498,7 @@ def _organization_table(chunks: Iterable[pa.StructArray], prefix: str) -> pa.Tab
 
 
 def person_columns(
-    items: Sequence[Mapping[str, Any] | RawRecord | None],
+    items: Sequence[Mapping[str, Any] | RawRecord | StoredRow | None],
     *,
     widths: Widths = DEFAULT_WIDTHS,
     prefix: str = DEFAULT_PREFIX,
@@ -529,7 +529,7 @@ def person_columns(
 
 
 def explode_persons(
-    items: Sequence[Mapping[str, Any] | RawRecord | None],
+    items: Sequence[Mapping[str, Any] | RawRecord | StoredRow | None],
     *,
     explode: ExplodeTarget,
     prefix: str = DEFAULT_PREFIX,
@@ -563,7 +563,9 @@ def explode_persons(
 
 
 def organization_columns(
-    items: Sequence[Mapping[str, Any] | RawRecord | None], *, prefix: str = DEFAULT_PREFIX
+    items: Sequence[Mapping[str, Any] | RawRecord | StoredRow | None],
+    *,
+    prefix: str = DEFAULT_PREFIX,
 ) -> pa.Table:
     """Flatten organization records into the organization table, one row per item.
 

@@ -23,17 +23,20 @@ from ._canonical import (
     linkedin_problem,
     linkedin_url_of,
 )
+from ._columnar import Codec
 from ._flatten import explode_persons, organization_columns, person_columns
 from ._models import Item, Query, Record
 from ._schema import (
     EXPLODE_TARGETS,
     ORGANIZATION_ENVELOPE,
+    ORGANIZATION_RECORD_TYPE,
     PERSON_ENVELOPE,
+    PERSON_RECORD_TYPE,
     ExplodeTarget,
     Widths,
 )
 
-__all__ = ["KINDS", "ORGANIZATION", "PERSON", "KindSpec", "dedupe_key"]
+__all__ = ["KINDS", "ORGANIZATION", "PERSON", "KindSpec", "dedupe_key", "flags_key"]
 
 #: Wide flatten: answer items -> one output row per item.
 #: The last argument is the default phone region (`salesql_frames._phones`), or None.
@@ -73,6 +76,8 @@ class KindSpec:
         identity: The dedupe key of one canonical query, without kind and flags.
         billable: Whether a found record may have cost a credit.
         wide: Flattens answers into the wide output table.
+        codec: The columnar form of its stored answers (the full record type the
+            flatten functions read), which re-runs read without parsing JSON.
         explode: The record lists long output can explode (empty: wide only).
         long: Flattens answers into long output, when ``explode`` is not empty.
         description: What one enriched row gets, for help texts.
@@ -97,6 +102,7 @@ class KindSpec:
     identity: Callable[[Query], str] = field(repr=False)
     billable: Callable[[Record], bool] = field(repr=False)
     wide: WideFlatten = field(repr=False)
+    codec: Codec = field(repr=False)
     explode: tuple[ExplodeTarget, ...] = ()
     long: LongFlatten | None = field(default=None, repr=False)
     description: str = ""
@@ -241,6 +247,7 @@ PERSON: Final = KindSpec(
     identity=_person_identity,
     billable=_person_billable,
     wide=_person_wide,
+    codec=Codec(PERSON_RECORD_TYPE, PERSON_ENVELOPE),
     explode=EXPLODE_TARGETS,
     long=_person_long,
     description="person (emails, phones, work history)",
@@ -293,6 +300,7 @@ ORGANIZATION: Final = KindSpec(
     identity=_linkedin_or(_organization_identity),
     billable=_organization_billable,
     wide=_organization_wide,
+    codec=Codec(ORGANIZATION_RECORD_TYPE, ORGANIZATION_ENVELOPE),
     description="organization",
     header_examples='"Company", "Website", "Domain", "Company Linkedin Url"\n(see --map)',
     cli_examples=(
@@ -318,6 +326,15 @@ def dedupe_key(spec: KindSpec, query: Query) -> str:
         >>> dedupe_key(ORGANIZATION, {"organization_domain": "acme.io"})
         'organization|domain=acme.io'
     """
-    flags = "".join(f"|{flag}" for flag in spec.flags if query.get(flag))
-    return f"{spec.name}|{spec.identity(query)}{flags}"
+    return f"{spec.name}|{spec.identity(query)}{flags_key(spec, query)}"
+
+
+def flags_key(spec: KindSpec, query: Query) -> str:
+    """The end of a dedupe key: ``|flag`` for each of the kind's flags set in ``query``.
+
+    Examples:
+        >>> flags_key(PERSON, {"linkedin_url": "x", "match_if_direct_email": True})
+        '|match_if_direct_email'
+    """
+    return "".join(f"|{flag}" for flag in spec.flags if query.get(flag))
 

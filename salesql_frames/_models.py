@@ -6,9 +6,12 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 #: A record as the API returns it: a person or organization object, or ``{"error": ...}``.
 Record = dict[str, Any]
@@ -48,8 +51,29 @@ class RawRecord:
         return record
 
 
-#: An answer item as the run keeps it: a record, or a stored one not decoded yet.
-Item = Record | RawRecord
+class StoredRow:
+    """A stored answer already in columnar form: row ``index`` of ``pool``.
+
+    The result store keeps, next to each batch's JSON (the source of truth), the batch's
+    records as the decode step makes them (`salesql_frames._columnar`). A re-run gets
+    these rows, and the flatten step takes them from the pool with one Arrow ``take``:
+    no JSON is parsed. ``pool`` is a struct array of the kind's full record type,
+    shared by every row of one look-up.
+    """
+
+    __slots__ = ("index", "pool")
+
+    def __init__(self, pool: pa.StructArray, index: int) -> None:
+        self.pool = pool
+        self.index = index
+
+    def __repr__(self) -> str:
+        return f"StoredRow({self.index:,} of {len(self.pool):,})"
+
+
+#: An answer item as the run keeps it: a record, or a stored one not decoded yet (its
+#: text, or its row in columnar form).
+Item = Record | RawRecord | StoredRow
 
 #: A query as it is sent: parameter name -> string (or True for a flag).
 Query = dict[str, "str | bool"]

@@ -18,11 +18,11 @@ import pyarrow.compute as pc
 
 from . import _constants as C
 from ._canonical import several_values
-from ._canonical_series import map_unique
+from ._canonical_series import map_unique, map_unique_encoded
 from ._display import html_table, plural
 from ._exceptions import MappingError
 from ._frames import Frame
-from ._kinds import KindSpec, dedupe_key
+from ._kinds import KindSpec, flags_key
 from ._mapping import resolve_mapping
 from ._models import Query
 from ._params import CONTROL_CHARACTERS, missing_reason, value_problem
@@ -133,7 +133,7 @@ def build_plan(
     for param, column in mapping.items():
         raw, not_text = frame.strings(column)
         raws[column] = raw
-        clean = _sendable(map_unique(raw, spec.canonical[param]), column, notes)
+        clean = _sendable(*map_unique_encoded(raw, spec.canonical[param]), column, notes)
         values[param] = clean
         filled[param] = np.asarray(clean.is_valid(), dtype=bool)
         for bad in np.flatnonzero(not_text).tolist():
@@ -218,21 +218,29 @@ def _dedupe(
         cells = [column.take(at_first).to_pylist() for column in columns]
         combo_rows.append((rows, combo + len(combo_queries)))
         first_rows.append(rows[first])
-        combo_queries += [{**dict(zip(group, combo_values, strict=True)), **set_flags}
-                          for combo_values in zip(*cells, strict=True)]
-    by_key: dict[str, int] = {}
-    queries: list[Query] = []
-    keys: list[str] = []
-    position_of = np.empty(len(combo_queries), dtype=np.int64)
+        if len(group) == 1 and not set_flags:
+            combo_queries += [{group[0]: value} for value in cells[0]]
+        else:
+            combo_queries += [{**dict(zip(group, combo_values, strict=True)), **set_flags}
+                              for combo_values in zip(*cells, strict=True)]
     starts = np.concatenate(first_rows) if first_rows else np.empty(0, dtype=np.int64)
-    for combo_number in np.argsort(starts, kind="stable").tolist():
-        query = combo_queries[combo_number]
-        key = dedupe_key(spec, query)
-        position = by_key.setdefault(key, len(queries))
-        if position == len(queries):
-            queries.append(query)
-            keys.append(key)
-        position_of[combo_number] = position
+    order = np.argsort(starts, kind="stable")
+    ordered = [combo_queries[number] for number in order.tolist()]
+    # dedupe_key(spec, query), with the flags (the same on every query) spelled once
+    name, identity = spec.name, spec.identity
+    flags = flags_key(spec, set_flags)
+    combo_keys = [f"{name}|{identity(query)}{flags}" for query in ordered]
+    by_key: dict[str, int] = {}
+    positions = [by_key.setdefault(key, len(by_key)) for key in combo_keys]
+    ordered_positions = np.asarray(positions, dtype=np.int64)
+    # each key's first combination, in order: where the running maximum grows
+    grows = np.diff(np.maximum.accumulate(ordered_positions), prepend=-1) > 0 \
+        if len(positions) else np.zeros(0, dtype=bool)
+    firsts = np.flatnonzero(grows).tolist()
+    queries: list[Query] = [ordered[i] for i in firsts]
+    keys: list[str] = list(by_key)
+    position_of = np.empty(len(combo_queries), dtype=np.int64)
+    position_of[order] = ordered_positions
     row_query = np.full(len(choice), -1, dtype=np.int64)
     for rows, combo in combo_rows:
         row_query[rows] = position_of[combo]
@@ -281,7 +289,7 @@ def _linkedin_anywhere(
     for param, column in mapping.items():
         if param == "linkedin_url":
             continue
-        found = _sendable(map_unique(raws[column], canonical), column, notes)
+        found = _sendable(*map_unique_encoded(raws[column], canonical), column, notes)
         have = filled.get("linkedin_url")
         use = np.asarray(found.is_valid(), dtype=bool)
         if have is not None:
@@ -308,22 +316,27 @@ def _shown(text: str) -> str:
     return shown if len(shown) <= C.MAX_QUOTED_CELL else shown[: C.MAX_QUOTED_CELL - 3] + "..."
 
 
-def _sendable(clean: pa.Array, column: str, notes: dict[int, list[str]]) -> pa.Array:
-    """``clean`` less the values that cannot be sent (too long, control characters).
+def _sendable(
+    mapped: pa.Array, indices: pa.Array, column: str, notes: dict[int, list[str]]
+) -> pa.Array:
+    """Per row, its canonical value (``mapped.take(indices)``) if it can be sent.
 
-    Such a cell makes no trustworthy query: it becomes null here, and its row
-    ``invalid_input`` with the reason (`salesql_frames._params.value_problem`).
+    A value too long or with control characters makes no trustworthy query: its rows get
+    null here, and ``invalid_input`` with the reason
+    (`salesql_frames._params.value_problem`). Checked once per distinct value.
     """
-    too_long = pc.greater(pc.utf8_length(clean), C.MAX_PARAM_LENGTH)
+    too_long = pc.greater(pc.utf8_length(mapped), C.MAX_PARAM_LENGTH)
     unsendable = pc.fill_null(
-        pc.or_(too_long, pc.match_substring_regex(clean, CONTROL_CHARACTERS)), False
+        pc.or_(too_long, pc.match_substring_regex(mapped, CONTROL_CHARACTERS)), False
     )
     if not pc.any(unsendable).as_py():
-        return clean
-    texts = clean.to_pylist()
-    for row in np.flatnonzero(np.asarray(unsendable)).tolist():
-        notes.setdefault(row, []).append(f"{column} {value_problem(texts[row])}")
-    return pc.if_else(unsendable, pa.scalar(None, clean.type), clean)
+        return mapped.take(indices)
+    per_row = np.asarray(pc.fill_null(unsendable.take(indices), False), dtype=bool)
+    rows = np.flatnonzero(per_row)
+    texts = mapped.take(indices.take(pa.array(rows, type=pa.int64()))).to_pylist()
+    for row, text in zip(rows.tolist(), texts, strict=True):
+        notes.setdefault(row, []).append(f"{column} {value_problem(text)}")
+    return pc.if_else(unsendable, pa.scalar(None, mapped.type), mapped).take(indices)
 
 
 def _skip_mask(frame: Frame, only_missing: str | Sequence[str] | None) -> list[str | None] | None:

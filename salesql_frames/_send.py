@@ -61,8 +61,8 @@ class Outcomes:
     """What came back for each unique query of a plan.
 
     Attributes:
-        items: Per query: the record when found (a `RawRecord` from the store, decoded
-            when it is flattened), else None.
+        items: Per query: the record when found (a `RawRecord` or `StoredRow` from the
+            store, decoded when it is flattened), else None.
         status: Per query: found / not_found / error / skipped.
         error: Per query: why it is an error or was skipped, else None.
         cached: Queries answered from the result store.
@@ -131,7 +131,7 @@ def look_up(
     if store is None or account is None or not plan.queries:
         return {}
     keys = store_keys(plan, account)
-    stored = store.look_up(keys, max_age=max_age, raw=True)
+    stored = store.look_up(keys, max_age=max_age, raw=True, codec=plan.spec.codec)
     return {position: stored[key] for position, key in enumerate(keys) if key in stored}
 
 
@@ -265,7 +265,7 @@ class _Run:
             keep, self.unstored = self.unstored + keep, []
             try:
                 store.put_many(self.account, self.plan.spec.name, keep,
-                               fetched_at=batch.answered_at)
+                               fetched_at=batch.answered_at, codec=self.plan.spec.codec)
             except Exception as exc:  # the answers are paid for: keep them in memory
                 self.unstored = keep
                 self.note_store_failure(store, exc)
@@ -324,7 +324,8 @@ class _Run:
             return positions
         by_key = {self.keys[j]: j for j in positions}
         try:
-            claim = store.claim(list(by_key), owner=self.owner, max_age=self.max_age, raw=True)
+            claim = store.claim(list(by_key), owner=self.owner, max_age=self.max_age,
+                                raw=True, codec=self.plan.spec.codec)
         except StoreError as exc:
             self.store_failed(exc)
             return positions

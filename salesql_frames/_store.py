@@ -34,9 +34,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from . import _constants as C
+from ._columnar import Codec
 from ._exceptions import StoreError
 from ._gc import paused_gc
-from ._models import RawRecord, Record
+from ._models import RawRecord, Record, StoredRow
 
 __all__ = [
     "CacheInfo",
@@ -51,27 +52,69 @@ __all__ = [
 
 Operation = Literal["open", "read", "write"]
 
-#: Both tables are created if missing, so a file written by an older version (``results``
-#: only) gains ``claims`` on first open and keeps its answers; older versions ignore it.
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS results (
+#: Every table, index and trigger is created if missing, so a file written by an older
+#: version (``results`` only, or without the columnar tables) gains the rest on first open
+#: and keeps its answers; older versions ignore what they do not know.
+#:
+#: ``columnar``/``columnar_batches`` hold a second, compact form of the answers that a
+#: re-run reads without touching ``results`` (`salesql_frames._columnar`): per write, one
+#: blob of the batch's decoded found records, and per key its ``batch`` and ``row`` in
+#: it, or NULL for a not-found answer. The JSON in ``results`` stays the source of
+#: truth: the triggers drop a key's columnar row whenever its ``results`` row is
+#: written, changed or deleted (by any version: triggers live in the file), and a blob
+#: once no row points into it. So a columnar row always belongs to the answer
+#: ``results`` holds, with its ``stored_at``; a key without one is read from ``results``.
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS results (
     key        TEXT PRIMARY KEY,
     account    TEXT NOT NULL,
     kind       TEXT NOT NULL,
     found      INTEGER NOT NULL,
     item       TEXT,
     stored_at  REAL NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS results_stored_at ON results (stored_at);
-CREATE TABLE IF NOT EXISTS claims (
+) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS results_stored_at ON results (stored_at)",
+    """CREATE TABLE IF NOT EXISTS claims (
     key        TEXT PRIMARY KEY,
     owner      TEXT NOT NULL,
     expires_at REAL NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS claims_owner ON claims (owner);
-CREATE INDEX IF NOT EXISTS claims_expires_at ON claims (expires_at);
-"""
-_TABLES = frozenset({"results", "claims"})
+) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS claims_owner ON claims (owner)",
+    "CREATE INDEX IF NOT EXISTS claims_expires_at ON claims (expires_at)",
+    """CREATE TABLE IF NOT EXISTS columnar_batches (
+    id         INTEGER PRIMARY KEY,
+    format     TEXT NOT NULL,
+    data       BLOB NOT NULL
+)""",
+    """CREATE TABLE IF NOT EXISTS columnar (
+    key        TEXT PRIMARY KEY,
+    stored_at  REAL NOT NULL,
+    batch      INTEGER,
+    row        INTEGER
+) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS columnar_batch ON columnar (batch)",
+    """CREATE TRIGGER IF NOT EXISTS results_inserted AFTER INSERT ON results BEGIN
+    DELETE FROM columnar WHERE key = NEW.key;
+END""",
+    """CREATE TRIGGER IF NOT EXISTS results_updated AFTER UPDATE ON results BEGIN
+    DELETE FROM columnar WHERE key IN (OLD.key, NEW.key);
+END""",
+    """CREATE TRIGGER IF NOT EXISTS results_deleted AFTER DELETE ON results BEGIN
+    DELETE FROM columnar WHERE key = OLD.key;
+END""",
+    """CREATE TRIGGER IF NOT EXISTS columnar_deleted AFTER DELETE ON columnar
+WHEN OLD.batch IS NOT NULL
+    AND NOT EXISTS (SELECT 1 FROM columnar WHERE batch = OLD.batch) BEGIN
+    DELETE FROM columnar_batches WHERE id = OLD.batch;
+END""",
+)
+#: What a store file of this version has (tables and triggers); a file lacking any of
+#: them is brought up to date when opened.
+_TABLES = frozenset({"results", "claims", "columnar_batches", "columnar"})
+_TRIGGERS = frozenset({"results_inserted", "results_updated", "results_deleted",
+                       "columnar_deleted"})
+#: The tables the columnar form needs (an older read-only file may lack them).
+_COLUMNAR_TABLES = frozenset({"columnar_batches", "columnar"})
 
 #: What `new_owner` makes: host, process id, and a random tag for the run.
 _OWNER = re.compile(r"(?P<host>[^:]+):(?P<pid>[1-9][0-9]{0,9}):[0-9a-f]+")
@@ -135,13 +178,14 @@ class Stored:
     """What `ResultStore.look_up` found for a key.
 
     Attributes:
-        record: The record (a `RawRecord` when looked up with ``raw=True``); None for a
-            not-found answer, and for a stale one (not read).
+        record: The record (a `RawRecord`, or a `StoredRow` when its columnar form was
+            read, when looked up with ``raw=True``); None for a not-found answer, and for
+            a stale one (not read).
         fetched_at: When the answer was fetched and stored (seconds since the epoch).
         fresh: Whether it may be reused: younger than its lifetime (and ``max_age``).
     """
 
-    record: Record | RawRecord | None
+    record: Record | RawRecord | StoredRow | None
     fetched_at: float
     fresh: bool
 
@@ -161,7 +205,7 @@ class Claim:
     """
 
     claimed: list[str]
-    answered: dict[str, Record | RawRecord | None]
+    answered: dict[str, Record | RawRecord | StoredRow | None]
     busy: list[str]
     answered_at: dict[str, float] = field(default_factory=dict)
 
@@ -206,6 +250,9 @@ class ResultStore:
         self._now = now
         self._lock = threading.Lock()
         self._connection = _connect(self.path, lock_timeout)
+        with self._using("open") as connection:
+            #: Whether the file has the columnar tables (an older read-only one may not).
+            self._columnar = _schema_names(connection)[0] >= _COLUMNAR_TABLES
 
     def close(self) -> None:
         """Close the database; never raises (what was committed stays committed)."""
@@ -245,23 +292,28 @@ class ResultStore:
                 if stored.fresh}
 
     def look_up(
-        self, keys: Sequence[str], *, max_age: float | None = None, raw: bool = False
+        self, keys: Sequence[str], *, max_age: float | None = None, raw: bool = False,
+        codec: Codec | None = None,
     ) -> dict[str, Stored]:
         """Every stored answer for ``keys``, fresh or not, with when it was fetched.
 
         ``fetched_at`` is the answer's ``stored_at``: answers are stored as soon as their
         batch is answered, and files of every earlier version have it. With ``raw``,
-        records are `RawRecord` (their JSON text), decoded by whoever needs them.
+        records are `RawRecord` (their JSON text), decoded by whoever needs them; with
+        ``raw`` and the kind's ``codec`` too, answers stored with their columnar form
+        (`put_many` with the codec) are `StoredRow` rows of it instead, and the others
+        `RawRecord`.
 
         Raises:
             StoreError: The file cannot be read (``operation="read"``).
         """
         with self._using("read") as connection, paused_gc():
-            return self._stored(connection, keys, self._now(), max_age, raw=raw)
+            return self._stored(connection, keys, self._now(), max_age, raw=raw,
+                                codec=codec)
 
     def put_many(
         self, account: str, kind: str, answers: Iterable[tuple[str, Record | None]],
-        *, fetched_at: float | None = None,
+        *, fetched_at: float | None = None, codec: Codec | None = None,
     ) -> None:
         """Store answers (record, or None for not-found) in one committed transaction.
 
@@ -272,11 +324,17 @@ class ResultStore:
             kind: The kind of lookup.
             answers: (key, record or None) pairs.
             fetched_at: When they were fetched (seconds since the epoch); by default now.
+            codec: The kind's `Codec`: the found records are stored in columnar form
+                too (one blob for the call), which re-runs read without parsing JSON,
+                and the not-found markers in the compact index. Encoding is done before
+                the write lock is taken; if it fails, the found answers are stored as
+                JSON only.
 
         Raises:
             StoreError: The answers cannot be written (``operation="write"``); none is stored.
         """
         now = self._now() if fetched_at is None else fetched_at
+        answers = list(answers)
         rows = [
             (key, account, kind, item is not None,
              None if item is None else json.dumps(item, separators=(",", ":")), now)
@@ -284,15 +342,29 @@ class ResultStore:
         ]
         if not rows:
             return
+        columnar = codec is not None and self._columnar
+        found = [(key, item) for key, item in answers if item is not None]
+        blob = codec.encode([item for _, item in found]) if codec and columnar else None
         with self._writing() as connection:
             connection.executemany(
                 "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?)", rows
-            )
+            )  # its trigger drops the keys' earlier columnar rows
             connection.executemany("DELETE FROM claims WHERE key = ?", [(r[0],) for r in rows])
+            if columnar:
+                pointers: list[tuple[str, float, int | None, int | None]] = [
+                    (key, now, None, None) for key, item in answers if item is None]
+                if blob is not None and codec is not None:
+                    batch = connection.execute(
+                        "INSERT INTO columnar_batches (format, data) VALUES (?, ?)",
+                        (codec.format, blob),
+                    ).lastrowid
+                    pointers += [(key, now, batch, row) for row, (key, _) in enumerate(found)]
+                connection.executemany(
+                    "INSERT OR REPLACE INTO columnar VALUES (?, ?, ?, ?)", pointers)
 
     def claim(
         self, keys: Iterable[str], *, owner: str, lease_seconds: float = C.STORE_CLAIM_LEASE,
-        max_age: float | None = None, raw: bool = False,
+        max_age: float | None = None, raw: bool = False, codec: Codec | None = None,
     ) -> Claim:
         """Claim the keys that no one has answered or claimed, in one transaction.
 
@@ -308,6 +380,8 @@ class ResultStore:
             lease_seconds: How long the claims last unless answered or released first.
             max_age: Seconds: an answer fetched longer ago is not fresh (see `get_many`).
             raw: `Claim.answered` holds `RawRecord` texts rather than decoded records.
+            codec: With ``raw``, the kind's `Codec`: answers stored in columnar form are
+                `StoredRow` rows (see `look_up`).
 
         Raises:
             StoreError: The claims cannot be written (``operation="write"``); none is made.
@@ -316,7 +390,7 @@ class ResultStore:
         now = self._now()
         with self._writing() as connection, paused_gc():
             connection.execute("DELETE FROM claims WHERE expires_at <= ?", (now,))
-            stored = self._stored(connection, wanted, now, max_age, raw=raw)
+            stored = self._stored(connection, wanted, now, max_age, raw=raw, codec=codec)
             answered = {key: one.record for key, one in stored.items() if one.fresh}
             open_keys = [key for key in wanted if key not in answered]
             holders: dict[str, str] = dict(
@@ -398,8 +472,11 @@ class ResultStore:
         now = self._now()
         with self._writing() as connection:
             if older_than is None:
+                if self._columnar:  # first, so the triggers find nothing left to drop
+                    connection.execute("DELETE FROM columnar_batches")
+                    connection.execute("DELETE FROM columnar")
                 cursor = connection.execute("DELETE FROM results")
-            else:
+            else:  # the triggers drop the columnar form of what goes
                 cursor = connection.execute(
                     "DELETE FROM results WHERE stored_at < ?", (now - older_than,)
                 )
@@ -436,15 +513,20 @@ class ResultStore:
 
     def _stored(
         self, connection: sqlite3.Connection, keys: Sequence[str], now: float,
-        max_age: float | None, *, raw: bool = False,
+        max_age: float | None, *, raw: bool = False, codec: Codec | None = None,
     ) -> dict[str, Stored]:
         found_ttl, missing_ttl = self.found_ttl, self.not_found_ttl
         if max_age is not None:
             found_ttl, missing_ttl = min(found_ttl, max_age), min(missing_ttl, max_age)
         found_since, missing_since = now - found_ttl, now - missing_ttl
         answers: dict[str, Stored] = {}
+        rest = keys
+        if raw and codec is not None and self._columnar:
+            answers = _columnar_rows(connection, keys, codec, found_since, missing_since)
+            if answers:
+                rest = [key for key in keys if key not in answers]
         for key, found, item, stored_at in _select(
-            connection, "key, found, item, stored_at FROM results", keys
+            connection, "key, found, item, stored_at FROM results", rest
         ):
             if found:
                 fresh = stored_at >= found_since
@@ -455,7 +537,9 @@ class ResultStore:
         return answers
 
 
-def _decoded(record: Record | RawRecord | None) -> Record | None:
+def _decoded(record: Record | RawRecord | StoredRow | None) -> Record | None:
+    if isinstance(record, StoredRow):  # pragma: no cover - only look-ups with a codec
+        raise TypeError("a columnar row is not a record: look it up without a codec")
     return record.load() if isinstance(record, RawRecord) else record
 
 
@@ -472,14 +556,51 @@ def _record(item: str, raw: bool) -> Record | RawRecord:
     return RawRecord(item)
 
 
+def _columnar_rows(
+    connection: sqlite3.Connection, keys: Sequence[str], codec: Codec, found_since: float,
+    missing_since: float,
+) -> dict[str, Stored]:
+    """The answers of ``keys`` in the compact index: `StoredRow` rows, or not-found.
+
+    A columnar row belongs to the answer ``results`` holds, with its ``stored_at`` (the
+    triggers see to it). The blobs of the fresh found ones, of ``codec``'s format, are
+    read into one pool. A key whose blob is of another format, damaged or missing is
+    left out (it is read from ``results``), as is a key the index does not have.
+    """
+    rows = list(_select(connection, "key, stored_at, batch, row FROM columnar", keys))
+    wanted = sorted({row[2] for row in rows if row[2] is not None and row[1] >= found_since})
+    arrays: dict[int, Any] = {}
+    for batch, format_, data in _select(
+        connection, "id, format, data FROM columnar_batches", wanted, column="id"
+    ):
+        array = codec.read(data) if format_ == codec.format else None
+        if array is not None:
+            arrays[batch] = array
+    pool, starts = codec.pool(list(arrays.values()))
+    where = {batch: (start, len(array)) for (batch, array), start
+             in zip(arrays.items(), starts, strict=True)}
+    answers: dict[str, Stored] = {}
+    for key, stored_at, batch, row in rows:
+        if batch is None:
+            answers[key] = Stored(None, stored_at, stored_at >= missing_since)
+        elif stored_at < found_since:
+            answers[key] = Stored(None, stored_at, False)
+        else:
+            start, length = where.get(batch, (0, 0))
+            if 0 <= row < length:
+                answers[key] = Stored(StoredRow(pool, start + row), stored_at, True)
+    return answers
+
+
 def _select(
-    connection: sqlite3.Connection, what: str, keys: Sequence[str]
+    connection: sqlite3.Connection, what: str, keys: Sequence[Any], *, column: str = "key"
 ) -> Iterator[Any]:
-    """``SELECT {what} WHERE key IN keys``, in chunks SQLite accepts."""
+    """``SELECT {what} WHERE {column} IN keys``, in chunks SQLite accepts."""
     for start in range(0, len(keys), C.SQLITE_MAX_PARAMS):
         chunk = keys[start : start + C.SQLITE_MAX_PARAMS]
         marks = ",".join("?" * len(chunk))
-        yield from connection.execute(f"SELECT {what} WHERE key IN ({marks})", chunk).fetchall()
+        yield from connection.execute(
+            f"SELECT {what} WHERE {column} IN ({marks})", chunk).fetchall()
 
 
 @functools.cache
@@ -505,6 +626,16 @@ def _owner_alive(owner: str) -> bool:
     except OSError:  # PermissionError: it runs, as another user
         return True
     return True
+
+
+def _schema_names(connection: sqlite3.Connection) -> tuple[set[str], set[str]]:
+    """The names of the file's tables and of its triggers."""
+    names: dict[str, set[str]] = {"table": set(), "trigger": set()}
+    for kind, name in connection.execute(
+        "SELECT type, name FROM sqlite_master WHERE type IN ('table', 'trigger')"
+    ):
+        names[kind].add(name)
+    return names["table"], names["trigger"]
 
 
 def _connect(path: Path, lock_timeout: float) -> sqlite3.Connection:
@@ -547,15 +678,13 @@ def _connect_once(path: Path, lock_timeout: float) -> sqlite3.Connection:
         )
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
-        tables = {row[0] for row in connection.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'"
-        )}
-        if not _TABLES.issubset(tables):  # a new file, or an older version's: add what lacks
+        tables, triggers = _schema_names(connection)
+        if not (tables >= _TABLES and triggers >= _TRIGGERS):
+            # a new file, or an older version's: add what it lacks
             try:
                 connection.execute("BEGIN IMMEDIATE")
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        connection.execute(statement)
+                for statement in _SCHEMA:
+                    connection.execute(statement)
                 connection.execute("COMMIT")
             except sqlite3.OperationalError as exc:
                 if "results" not in tables or "readonly" not in str(exc):

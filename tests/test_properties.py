@@ -144,6 +144,30 @@ def test_the_arrow_fast_path_agrees_with_the_scalar_canonicalizer(values: list[A
         assert map_unique(array, fn).to_pylist() == expected
 
 
+_NAME_PIECES = st.lists(st.sampled_from([
+    "Ada", "ada", "O'Brien", "Zoë", "e\u0301", "\u212a", "123", "-", ".", "~", "#", " ", "  ",
+    "\t", "\n", "\u00a0", "\u200b", "\ufeff", "\x7f", "\x01", "\x1f", "N/A", "n/a", "#N/A",
+    "null", "NONE", "undefined", "#VALUE!", "x", "7",
+]), max_size=6).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(st.none(), _NAME_PIECES), max_size=12))
+def test_the_arrow_fast_path_for_names_agrees_with_the_scalar_canonicalizers(
+    values: list[Any],
+) -> None:
+    """Whole-column canonicalization of names is the scalar functions, cell by cell."""
+    import pyarrow as pa
+
+    from salesql_frames._canonical import canonical_name, canonical_organization_name
+    from salesql_frames._canonical_series import map_unique
+
+    for fn in (canonical_name, canonical_organization_name):
+        expected = [None if value is None else fn(value) for value in values]
+        for kind in (pa.string(), pa.large_string()):
+            assert map_unique(pa.array(values, kind), fn).to_pylist() == expected
+
+
 def test_the_gc_pause_keeps_an_application_s_own_freeze() -> None:
     """A service that froze objects before forking keeps them frozen after a look-up."""
     import gc
