@@ -113,8 +113,8 @@ def assemble(
     status, error = row_outcomes(plan, outcomes)
     take = pa.array(row_query, mask=~sent)
     head = {
-        f"{prefix}status": pa.array(status.tolist(), type=pa.string()),
-        f"{prefix}error": pa.array(error.tolist(), type=pa.string()),
+        f"{prefix}status": status,
+        f"{prefix}error": error,
         f"{prefix}fetched_at": _fetched_at(outcomes).take(take),
     }
     answered = np.asarray(pc.fill_null(pc.is_in(head[f"{prefix}status"], _ANSWERED), False))

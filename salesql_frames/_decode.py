@@ -118,43 +118,36 @@ def _from_stored(
     The chunk's other items (None, dicts, texts) are decoded as usual, and the parts put
     back in the chunk's order.
     """
-    pools: dict[int, tuple[pa.StructArray, list[int], list[int | None]]] = {}
+    rows = [item for item in chunk if type(item) is StoredRow]
+    if not rows:
+        return None
+    pool = rows[0].pool
+    if len(rows) + chunk.count(None) == len(chunk) and all(row.pool is pool for row in rows):
+        # the usual re-run: every row from one look-up (and not-found Nones)
+        indices = [None if item is None else item.index for item in chunk]
+        return project(pool, record_type).take(pa.array(indices, type=pa.int64()))
+    pools: dict[int, tuple[pa.StructArray, list[int], list[int]]] = {}
     others: list[int] = []
     for position, item in enumerate(chunk):
         if type(item) is StoredRow:
-            pool = pools.get(id(item.pool))
-            if pool is None:
-                pool = pools[id(item.pool)] = (item.pool, [], [])
-            pool[1].append(position)
-            pool[2].append(item.index)
-        elif item is not None or len(pools) != 1:
+            group = pools.get(id(item.pool))
+            if group is None:
+                group = pools[id(item.pool)] = (item.pool, [], [])
+            group[1].append(position)
+            group[2].append(item.index)
+        else:
             others.append(position)
-        else:  # a None next to rows of one pool: a null index, a null row
-            pool = next(iter(pools.values()))
-            pool[1].append(position)
-            pool[2].append(None)
-    if not pools:
-        return None
     parts: list[pa.Array] = []
     order: list[int] = []
-    for pool, positions, indices in pools.values():
-        parts.append(project(pool, record_type).take(pa.array(indices, type=pa.int64())))
+    for source, positions, rows_of in pools.values():
+        parts.append(project(source, record_type).take(pa.array(rows_of, type=pa.int64())))
         order += positions
-    if len(parts) == 1 and not others:  # the usual re-run: every row from one look-up
-        return _in_order(parts[0], order)
     if others:
         parts += decode([chunk[i] for i in others], record_type, envelope, tolerant=tolerant)
         order += others
-    return _in_order(pa.concat_arrays(parts), order)
-
-
-def _in_order(array: pa.Array, order: list[int]) -> pa.StructArray:
-    """``array`` (row ``j`` is the chunk's item ``order[j]``) in the chunk's order."""
-    if all(j == i for j, i in enumerate(order)):
-        return array
     back = np.empty(len(order), dtype=np.int64)
     back[np.asarray(order, dtype=np.int64)] = np.arange(len(order), dtype=np.int64)
-    return array.take(pa.array(back))
+    return pa.concat_arrays(parts).take(pa.array(back))
 
 
 def project(array: pa.Array, typ: pa.DataType) -> pa.Array:

@@ -24,14 +24,15 @@ Examples:
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 from typing import Final
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._hostlists import is_free_mail
+from ._hostlists import free_mail_domains, is_free_mail
 
 __all__ = ["email_flags", "is_free_address", "is_role_address", "role_local_parts"]
 
@@ -78,6 +79,9 @@ def is_role_address(address: str) -> bool:
 def email_flags(addresses: pa.Array) -> tuple[pa.Array, pa.Array]:
     """Return ``(is_free, is_role)`` per address: bool arrays, null where it is null.
 
+    Each distinct address is judged once: plain ASCII addresses in Arrow (`_plain_flags`),
+    the others by `is_free_address` and `is_role_address`.
+
     Examples:
         >>> import pyarrow as pa
         >>> free, role = email_flags(pa.array(["info@gmail.com", None, "ann@acme.io"]))
@@ -88,7 +92,62 @@ def email_flags(addresses: pa.Array) -> tuple[pa.Array, pa.Array]:
     if addresses.null_count == n:
         return pa.nulls(n, pa.bool_()), pa.nulls(n, pa.bool_())
     encoded = pc.dictionary_encode(addresses.cast(pa.string()))
-    unique = encoded.dictionary.to_pylist()
-    free = pa.array([is_free_address(a) for a in unique], pa.bool_())
-    role = pa.array([is_role_address(a) for a in unique], pa.bool_())
+    unique = encoded.dictionary
+    plain = pc.match_substring_regex(unique, _PLAIN_ADDRESS)
+    free = role = pa.array(np.zeros(len(unique), dtype=bool))
+    if pc.any(plain).as_py():
+        plain_free, plain_role = _plain_flags(unique.filter(plain))
+        free = pc.replace_with_mask(free, plain, plain_free)
+        role = pc.replace_with_mask(role, plain, plain_role)
+    others = pc.invert(plain)
+    rest = unique.filter(others).to_pylist()
+    if rest:
+        free = pc.replace_with_mask(
+            free, others, pa.array([is_free_address(a) for a in rest], pa.bool_()))
+        role = pc.replace_with_mask(
+            role, others, pa.array([is_role_address(a) for a in rest], pa.bool_()))
     return free.take(encoded.indices), role.take(encoded.indices)
+
+
+#: An address whose flags `_plain_flags` computes as the scalar functions do: ASCII, no
+#: whitespace, one ``@`` with something on both sides (so ``strip`` changes nothing,
+#: ``rpartition`` splits at that ``@``, and ``casefold`` is ``lower``).
+_PLAIN_ADDRESS: Final = r"^[!-?A-~]+@[!-?A-~]+$"
+
+
+@lru_cache(maxsize=8)
+def _value_set(values: frozenset[str]) -> pa.Array:
+    """A domain or local-part list as an Arrow value set (the lists in use may change)."""
+    return pa.array(sorted(values), pa.string())
+
+
+def _plain_flags(addresses: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """``(is_free, is_role)`` of `_PLAIN_ADDRESS` addresses, as the scalar functions say."""
+    parts = pc.split_pattern(pc.utf8_lower(addresses), "@", max_splits=1)
+    local = pc.list_element(parts, 0)
+    domain = pc.utf8_rtrim(pc.list_element(parts, 1), ".")
+    # free: the domain or a parent of two labels or more is in the list
+    domains = _value_set(free_mail_domains())
+    free = pc.and_(pc.is_in(domain, value_set=domains), pc.match_substring(domain, "."))
+    parent = domain
+    while True:
+        parent = pc.replace_substring_regex(parent, r"^[^.]*\.", "", max_replacements=1)
+        several = pc.match_substring(parent, ".")
+        if not pc.any(several).as_py():
+            break
+        free = pc.or_(free, pc.and_(several, pc.is_in(parent, value_set=domains)))
+    # role: the local part (less a +tag), its separators removed, or every part of it
+    roles = _value_set(role_local_parts())
+    local = pc.list_element(pc.split_pattern(local, "+", max_splits=1), 0)
+    joined = pc.replace_substring_regex(local, _SEPARATORS.pattern, "")
+    role = pc.or_(pc.is_in(local, value_set=roles),
+                  pc.and_(pc.not_equal(joined, ""), pc.is_in(joined, value_set=roles)))
+    tokens = pc.split_pattern_regex(local, _SEPARATORS.pattern)
+    flat = pc.list_flatten(tokens)
+    parents = np.asarray(pc.list_parent_indices(tokens), dtype=np.int64)
+    present = np.asarray(pc.not_equal(flat, ""), dtype=bool)
+    unknown = present & ~np.asarray(pc.is_in(flat, value_set=roles), dtype=bool)
+    size = len(addresses)
+    every = (np.bincount(parents[present], minlength=size) > 0) & (
+        np.bincount(parents[unknown], minlength=size) == 0)
+    return free, pc.or_(role, pa.array(every))

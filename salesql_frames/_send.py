@@ -21,12 +21,14 @@ import logging
 import threading
 import time
 import warnings
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import _constants as C
 from ._budget import Ledger
@@ -52,7 +54,9 @@ from ._plan import Plan
 from ._progress import Progress
 from ._store import ResultStore, Stored, new_owner
 
-__all__ = ["Outcomes", "classify", "look_up", "row_outcomes", "send", "wall_clock"]
+__all__ = [
+    "Outcomes", "classify", "look_up", "row_outcomes", "send", "status_counts", "wall_clock",
+]
 
 logger = logging.getLogger(C.LOGGER_NAME)
 
@@ -638,13 +642,30 @@ def send(
     return outcomes
 
 
-def row_outcomes(plan: Plan, outcomes: Outcomes) -> tuple[np.ndarray, np.ndarray]:
-    """Per input row: its status and error (object arrays of str / None)."""
+def row_outcomes(plan: Plan, outcomes: Outcomes) -> tuple[pa.Array, pa.Array]:
+    """Per input row: its status and error (Arrow string arrays; error null if none).
+
+    A row whose query was sent has its query's outcome; the others, the plan's.
+    """
     sent = plan.row_query >= 0
-    status = np.array(plan.row_status, dtype=object)
-    error = np.array(plan.row_error, dtype=object)
-    if outcomes.status:
-        chosen = plan.row_query[sent]
-        status[sent] = np.array(outcomes.status, dtype=object)[chosen]
-        error[sent] = np.array(outcomes.error, dtype=object)[chosen]
-    return status, error
+    local_status = pa.array(plan.row_status, type=pa.string())
+    local_error = pa.array(plan.row_error, type=pa.string())
+    if not outcomes.status:
+        return local_status, local_error
+    take = pa.array(plan.row_query, mask=~sent)
+    chosen = pa.array(sent)
+    status = pa.array(outcomes.status, type=pa.string()).take(take)
+    error = pa.array(outcomes.error, type=pa.string()).take(take)
+    return pc.if_else(chosen, status, local_status), pc.if_else(chosen, error, local_error)
+
+
+def status_counts(plan: Plan, outcomes: Outcomes) -> Counter[str]:
+    """How many input rows have each status."""
+    counts = Counter(status for status in plan.row_status if status is not None)
+    sent = plan.row_query[plan.row_query >= 0]
+    if len(sent):
+        per_query = np.bincount(sent, minlength=len(outcomes.status)).tolist()
+        for status, rows in zip(outcomes.status, per_query, strict=True):
+            counts[status] += rows
+    return +counts
+

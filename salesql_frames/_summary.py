@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from . import _constants as C
 from ._display import html_table
 from ._plan import Plan
-from ._send import Outcomes, row_outcomes
+from ._send import Outcomes, status_counts
 
 
 @dataclass(frozen=True)
@@ -37,8 +36,7 @@ class RunSummary:
     @classmethod
     def of(cls, plan: Plan, outcomes: Outcomes) -> RunSummary:
         """Summarize a finished run."""
-        status, _ = row_outcomes(plan, outcomes)
-        counts = Counter(status.tolist())
+        counts = status_counts(plan, outcomes)
         return cls(
             rows=plan.rows,
             found=counts[C.STATUS_FOUND],

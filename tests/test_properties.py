@@ -168,6 +168,34 @@ def test_the_arrow_fast_path_for_names_agrees_with_the_scalar_canonicalizers(
             assert map_unique(pa.array(values, kind), fn).to_pylist() == expected
 
 
+_ADDRESS_PIECES = st.lists(st.sampled_from([
+    "info", "INFO", "sales", "team", "jane", "Ann", ".", "..", "_", "-", "+", "+eu", "@", "@@",
+    "gmail.com", "Mail.Yahoo.co.uk", "yahoo.co.uk", "co.uk", "acme.io", ".", " ", "\t", "é",
+    "ß", "no-reply", "noreply", "GMAIL.COM.", "x.gmail.com", "hotmail.fr", "#", "\u212a", "7",
+]), max_size=7).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(st.none(), _ADDRESS_PIECES), max_size=12), st.booleans())
+def test_the_arrow_fast_path_for_email_flags_agrees_with_the_scalar_ones(
+    values: list[Any], own_list: bool,
+) -> None:
+    """Free-mail and role flags of a whole column are the scalar functions, cell by cell."""
+    import contextlib
+
+    import pyarrow as pa
+
+    import salesql_frames as sf
+    from salesql_frames._emails import email_flags, is_free_address, is_role_address
+
+    lists = (sf.host_lists(free_mail={"acme.io", "mail.yahoo.co.uk", "é.com"}) if own_list
+             else contextlib.nullcontext())
+    with lists:
+        free, role = email_flags(pa.array(values, pa.string()))
+        assert free.to_pylist() == [None if v is None else is_free_address(v) for v in values]
+        assert role.to_pylist() == [None if v is None else is_role_address(v) for v in values]
+
+
 def test_the_gc_pause_keeps_an_application_s_own_freeze() -> None:
     """A service that froze objects before forking keeps them frozen after a look-up."""
     import gc
