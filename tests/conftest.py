@@ -38,6 +38,15 @@ Column = Callable[[Any, str], list[Any]]
 AssertSameFrame = Callable[[Any, Any], None]
 
 
+#: The ``results`` table as store files of earlier versions have it (no claims, no
+#: columnar form): the compatibility tests build such files by hand.
+EARLIER_RESULTS_TABLE = """
+CREATE TABLE results (key TEXT PRIMARY KEY, account TEXT NOT NULL,
+    kind TEXT NOT NULL, found INTEGER NOT NULL, item TEXT,
+    stored_at REAL NOT NULL) WITHOUT ROWID;
+CREATE INDEX results_stored_at ON results (stored_at);
+"""
+
 @pytest.fixture(autouse=True)
 def _no_ambient_config(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory):
     """Tests never read a developer's real key, base URL or cache."""

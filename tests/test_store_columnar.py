@@ -36,6 +36,7 @@ from salesql_frames._kinds import ORGANIZATION, PERSON
 from salesql_frames._models import RawRecord, StoredRow
 from salesql_frames._schema import Widths, person_record_type
 from salesql_frames._store import ResultStore, new_owner
+from tests.conftest import EARLIER_RESULTS_TABLE
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = [f"acct|person|li=https://linkedin.com/in/col-{i}" for i in range(400)]
@@ -147,14 +148,7 @@ def earlier_store(path: Path, records: list[Any], *, claims: bool = True) -> Non
     """A store as the versions before the columnar form wrote it."""
     with sqlite3.connect(path) as db:
         db.execute("PRAGMA journal_mode=WAL")
-        db.executescript(
-            """
-            CREATE TABLE results (key TEXT PRIMARY KEY, account TEXT NOT NULL,
-                kind TEXT NOT NULL, found INTEGER NOT NULL, item TEXT,
-                stored_at REAL NOT NULL) WITHOUT ROWID;
-            CREATE INDEX results_stored_at ON results (stored_at);
-            """
-        )
+        db.executescript(EARLIER_RESULTS_TABLE)
         if claims:
             db.executescript(
                 """

@@ -37,6 +37,7 @@ import pytest
 import salesql_frames as sf
 from salesql_frames import _constants as C
 from salesql_frames._store import ResultStore, new_owner
+from tests.conftest import EARLIER_RESULTS_TABLE
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = [f"acct|person|li=https://linkedin.com/in/safe-{i}" for i in range(600)]
@@ -526,14 +527,7 @@ def legacy_store(path: Path, keys: list[str]) -> None:
     """A store as the first versions wrote it: ``results`` only, no ``claims``."""
     with sqlite3.connect(path) as db:
         db.execute("PRAGMA journal_mode=WAL")
-        db.executescript(
-            """
-            CREATE TABLE results (key TEXT PRIMARY KEY, account TEXT NOT NULL,
-                kind TEXT NOT NULL, found INTEGER NOT NULL, item TEXT,
-                stored_at REAL NOT NULL) WITHOUT ROWID;
-            CREATE INDEX results_stored_at ON results (stored_at);
-            """
-        )
+        db.executescript(EARLIER_RESULTS_TABLE)
         db.executemany("INSERT INTO results VALUES (?, 'acct', 'person', 1, ?, ?)",
                        [(key, json.dumps({"uuid": "7"}), time.time()) for key in keys])
     db.close()
