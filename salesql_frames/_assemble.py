@@ -27,7 +27,10 @@ from ._plan import Plan
 from ._schema import ExplodeTarget, Widths
 from ._send import Outcomes, row_outcomes
 
-__all__ = ["How", "assemble", "check_shape", "check_top_up"]
+__all__ = [
+    "How", "assemble", "check_shape", "check_top_up", "fetched_at", "in_zone", "result_schema",
+    "with_wide",
+]
 
 #: ``<prefix>fetched_at``: when each row's answer was fetched (in UTC until `in_zone`).
 FETCHED_AT_TYPE = pa.timestamp("ms", tz="UTC")
@@ -115,14 +118,14 @@ def assemble(
     head = {
         f"{prefix}status": status,
         f"{prefix}error": error,
-        f"{prefix}fetched_at": _fetched_at(outcomes).take(take),
+        f"{prefix}fetched_at": fetched_at(outcomes).take(take),
     }
-    answered = np.asarray(pc.fill_null(pc.is_in(head[f"{prefix}status"], _ANSWERED), False))
     if explode is None or spec.long is None:
-        unique = spec.wide(outcomes.items, widths or Widths(), prefix, default_region)
-        table = in_zone(_prepend(_one_chunk(unique).take(take), head), tz)
-        return frame.with_results(_keep_earlier(frame, table, answered, None, prefix))
-    parents, unique_long = spec.long(outcomes.items, explode, prefix, default_region)
+        unique = spec.wide(outcomes.read_items(), widths or Widths(), prefix, default_region)
+        return with_wide(frame, in_zone(_prepend(_one_chunk(unique).take(take), head), tz),
+                         prefix)
+    answered = _answered(head[f"{prefix}status"])
+    parents, unique_long = spec.long(outcomes.read_items(), explode, prefix, default_region)
     positions, long_take = _long_positions(row_query, np.asarray(parents, dtype=np.int64),
                                            len(outcomes.items))
     rows = _one_chunk(unique_long).take(long_take)
@@ -131,6 +134,20 @@ def assemble(
     table = _keep_earlier(frame, in_zone(_prepend(rows, long_head), tz), answered[positions],
                           positions, prefix)
     return frame.with_long_results(positions, table)
+
+
+def with_wide(frame: Frame, table: pa.Table, prefix: str = C.DEFAULT_PREFIX) -> Any:
+    """``frame`` with its wide result ``table`` (one row per input row, status first).
+
+    A row without a new answer keeps the earlier results ``frame`` has (a top-up).
+    """
+    answered = _answered(table.column(f"{prefix}status"))
+    return frame.with_results(_keep_earlier(frame, table, answered, None, prefix))
+
+
+def _answered(status: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Which rows' statuses mean an answer (found, not found)."""
+    return np.asarray(pc.fill_null(pc.is_in(status, _ANSWERED), False))
 
 
 def in_zone(table: pa.Table, tz: str | None) -> pa.Table:
@@ -166,15 +183,21 @@ def _one_chunk(table: pa.Table) -> pa.Table:
     return table.combine_chunks()
 
 
-def _fetched_at(outcomes: Outcomes) -> pa.Array:
+def fetched_at(outcomes: Outcomes) -> pa.Array:
     """Per unique query: when its answer was fetched (null without one)."""
     millis = [None if at is None else round(at * 1000) for at in outcomes.fetched_at]
     return pa.array(millis, type=pa.int64()).cast(FETCHED_AT_TYPE)
 
 
-def _result_schema(spec: KindSpec, how: How, explode: ExplodeTarget | None,
+def result_schema(spec: KindSpec, how: How, explode: ExplodeTarget | None,
                    widths: Widths | None, prefix: str, tz: str | None) -> pa.Schema:
-    """The result columns' names and types, whatever the answers (from no answer)."""
+    """The result columns' names and types, whatever the answers (from no answer).
+
+    Examples:
+        >>> from salesql_frames._kinds import ORGANIZATION
+        >>> result_schema(ORGANIZATION, "wide", None, None, "q_", None).names[:3]
+        ['q_status', 'q_error', 'q_fetched_at']
+    """
     if explode is None or spec.long is None:
         table = spec.wide([], widths or Widths(), prefix, None)
     else:
@@ -202,7 +225,7 @@ def check_top_up(
             'it again repeats every row; top up the wide frame, use how="wide", or '
             "another prefix="
         )
-    for field in _result_schema(spec, how, explode, widths, prefix, tz):
+    for field in result_schema(spec, how, explode, widths, prefix, tz):
         if field.name in present and _earlier(frame, field.name, field.type) is None:
             raise InvalidArgumentError(
                 f"column {field.name!r} has a result column's name but cannot be read as "

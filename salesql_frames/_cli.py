@@ -620,17 +620,17 @@ def _enrich_streaming(
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                joined, result = run_lazy(frame, spec, mapping, only_missing=args.only_missing,
-                                          flags=flags, output=OutputOptions(
-                                              how="wide", default_region=args.default_region),
-                                          options=options)
+                result = run_lazy(frame, spec, mapping, only_missing=args.only_missing,
+                                  flags=flags, output=OutputOptions(
+                                      how="wide", default_region=args.default_region),
+                                  options=options)
             except MappingError as exc:
                 raise MappingError(_cli_mapping_hint(str(exc))) from None
             except RunInterrupted as interrupt:
                 return _interrupted(sink_lazy(interrupt.partial, output, fmt=out_format,
                                               neutralize_formulas=not args.allow_formulas),
                                     cache)
-    written = sink_lazy(joined, output, fmt=out_format,
+    written = sink_lazy(result.frame, output, fmt=out_format,
                         neutralize_formulas=not args.allow_formulas)
     distinct = (f"read {source} lazily (--stream): the counts below are of the "
                 f"{result.plan.rows:,} distinct values of the mapped columns")

@@ -102,6 +102,14 @@ UNKNOWN_OUTCOME_STREAK: Final = 3
 #: Records converted per ``pyarrow.array`` call. A chunk whose fast conversion fails
 #: is sanitized in Python as a whole, so this bounds the cost of one bad value.
 CHUNK_ROWS: Final = 16_384
+#: A LazyFrame run reads its stored answers from the store and flattens them this many
+#: queries at a time, so only one chunk of records is in memory at once.
+LAZY_CHUNK_QUERIES: Final = CHUNK_ROWS
+#: Rows per batch a LazyFrame's results are attached to (polars may ask for another size).
+LAZY_BATCH_ROWS: Final = 20_000
+#: A result text column is dictionary-encoded in a LazyFrame's compact result table
+#: when its first chunk has at most this share of distinct values.
+LAZY_DICTIONARY_SHARE: Final = 0.5
 #: A chunk is scanned for the top-level keys its items have (and converted with a
 #: record type narrowed to them) when this many leading items lack at least
 #: SPARSE_MIN_ABSENT of the record type's fields. See ``_decode._narrowed``.

@@ -39,6 +39,7 @@ __all__ = [
     "RunOptions",
     "Session",
     "estimate_frame",
+    "finish",
     "plan_frame",
     "run_enrichment",
     "session",
@@ -223,6 +224,16 @@ def run_enrichment(
         widths=output.widths, prefix=output.prefix, default_region=output.default_region,
         tz=output.tz,
     )
+    return finish(enriched, plan, outcomes, options)
+
+
+def finish(enriched: Any, plan: Plan, outcomes: Outcomes, options: RunOptions) -> Enrichment:
+    """The run's end, once ``enriched`` holds every answer: remember it, raise or return.
+
+    Raises:
+        RunInterrupted: Ctrl-C; it carries ``enriched``.
+        RunStoppedError: ``strict=True`` and the run stopped early.
+    """
     summary = RunSummary.of(plan, outcomes)
     remember(summary)  # salesql_frames.last_run()
     if isinstance(getattr(enriched, "attrs", None), dict):  # pandas: the counts travel along

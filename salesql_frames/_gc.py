@@ -1,10 +1,13 @@
-"""Pausing the cyclic garbage collector while many small containers are built."""
+"""Memory housekeeping: the cyclic garbage collector paused, freed memory handed back."""
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
 import gc
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 
 
 @contextlib.contextmanager
@@ -33,3 +36,34 @@ def paused_gc() -> Iterator[None]:
                 gc.freeze()
                 gc.unfreeze()
             gc.enable()
+
+
+def release_memory() -> None:
+    """Hand memory freed by the C allocators back to the system, where they allow it.
+
+    A LazyFrame run over a million queries frees large temporaries between its stages
+    (the distinct values, each chunk of stored records); glibc's malloc and Arrow's pool
+    keep such memory for reuse, which is what the process's peak resident size then
+    counts. ``malloc_trim`` (glibc) and ``MemoryPool.release_unused`` (pyarrow) return
+    it. Elsewhere (another libc, an older pyarrow) this does less, never harm.
+    """
+    import pyarrow as pa
+
+    release = getattr(pa.default_memory_pool(), "release_unused", None)
+    if release is not None:
+        release()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """The C library's ``malloc_trim`` (glibc), or None on a system without it."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):  # musl and other libcs have none
+        return None
+    return trim

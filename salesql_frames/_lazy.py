@@ -1,26 +1,47 @@
-"""polars LazyFrames: collect the unique raw mapped values, plan and send those, join back.
+"""polars LazyFrames: plan the distinct mapped values, send those, attach results per batch.
 
-Only the mapped columns are scanned (streaming engine where the installed polars has
-it), so memory is bounded by the distinct combinations of the mapped cells, not the
-rows. The distinct combinations run through the eager pipeline (`_plan`, `_send`,
-`_assemble` on a small polars frame); the result is joined back lazily on the raw mapped
-columns, so every row gets exactly what the eager path gives it.
+Only the mapped columns are scanned to find their distinct combinations (streaming
+engine where the installed polars has it); those are planned and sent like an eager
+frame's rows. Their answers are then flattened a chunk of queries at a time (the stored
+ones read from the store chunk by chunk, never all at once) into one compact Arrow
+table, repeating text dictionary-encoded. The returned LazyFrame attaches each batch of
+rows its result columns (`LazyFrame.map_batches`, streamed): a row finds its
+combination by a 64-bit hash of its mapped cells, unique among the combinations, and
+gets what the eager path gives it. Memory is bounded by the unique queries, not by the
+rows.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from ._enrich import Enrichment, OutputOptions, RunOptions, run_enrichment
-from ._exceptions import InvalidArgumentError, RunInterrupted, RunStoppedError
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import _constants as C
+from ._assemble import fetched_at, in_zone, result_schema, with_wide
+from ._enrich import Enrichment, OutputOptions, RunOptions, finish, session
+from ._exceptions import InvalidArgumentError
 from ._frames import PolarsFrame
+from ._gc import release_memory
 from ._kinds import KindSpec
 from ._mapping import resolve_mapping
+from ._models import UNREAD, RawRecord, StoredRow
 from ._plan import Plan, build_plan
+from ._send import Outcomes, read_unread, row_outcomes, send
 
 __all__ = ["collect_streaming", "enrich_lazy", "plan_lazy", "run_lazy"]
+
+#: Seeds tried until the combinations' hashes are all different (the first always is,
+#: but for odds of about n² / 2⁶⁵).
+_SEEDS = range(8)
+#: Why a row has no combination: the source gave other rows on the second scan.
+_NOT_PLANNED = ("this row's mapped cells were not among those planned: the source "
+                "changed between its two scans? Enrich it again")
 
 
 def collect_streaming(query: Any) -> Any:
@@ -68,7 +89,7 @@ def enrich_lazy(
     only_missing: str | Sequence[str] | None, flags: Mapping[str, bool] | None,
     output: OutputOptions, options: RunOptions,
 ) -> Any:
-    """Enrich a LazyFrame: the unique queries are sent now, the rows joined lazily.
+    """Enrich a LazyFrame: the unique queries are sent now, the rows attached lazily.
 
     Returns:
         A LazyFrame with the eager path's columns, in the input's row order.
@@ -77,46 +98,278 @@ def enrich_lazy(
         InvalidArgumentError: ``how="long"`` (collect the frame first for long output).
     """
     return run_lazy(frame, spec, explicit, only_missing=only_missing, flags=flags,
-                    output=output, options=options)[0]
+                    output=output, options=options).frame
 
 
 def run_lazy(
     frame: Any, spec: KindSpec, explicit: Mapping[str, str | None], *,
     only_missing: str | Sequence[str] | None, flags: Mapping[str, bool] | None,
     output: OutputOptions, options: RunOptions,
-) -> tuple[Any, Enrichment]:
-    """`enrich_lazy`, with the run's plan and summary (for the CLI's report)."""
+) -> Enrichment:
+    """`enrich_lazy`, with the run's plan and outcomes (for the CLI's report).
+
+    Raises:
+        RunInterrupted: Ctrl-C; its ``partial`` is the LazyFrame of what arrived.
+        RunStoppedError: ``strict=True`` and the run stopped early (``partial`` too).
+    """
     if output.how != "wide":
         raise InvalidArgumentError(
             'how="long" is not supported on a polars LazyFrame: use how="wide", or '
             "collect the frame first (lf.collect().salesql...)"
         )
     distinct, columns, keys = _distinct(frame, spec, explicit, only_missing)
-    plan = build_plan(PolarsFrame(distinct), spec, columns, only_missing=only_missing,
-                      flags=flags)
+    adapted = PolarsFrame(distinct)
+    plan = build_plan(adapted, spec, columns, only_missing=only_missing, flags=flags)
+    output.check(spec, adapted)
+    finder = _Finder.of(distinct, keys)
+    del adapted, distinct  # the combinations are found again by their hashes
+    release_memory()
+    with session(options) as current:
+        outcomes = send(
+            plan, current.client, store=current.store, concurrency=options.concurrency,
+            max_credits=options.max_credits, progress=options.progress,
+            warn=not options.strict, max_age=options.max_age_seconds, read_stored=False,
+        )
+        current.outlive(outcomes.abandoned)
+        answers = _flattened(plan, outcomes, current, output)
+    results = _Results.of(plan, outcomes, answers, finder, output)
+    return finish(results.attached(frame), plan, outcomes, options)
+
+
+@dataclass(frozen=True)
+class _Finder:
+    """Each row's combination of mapped cells, found by a 64-bit hash of them.
+
+    Attributes:
+        keys: The mapped (and ``only_missing``) columns.
+        seed: The hash seed under which every combination's hash is different.
+        hashes: The combinations' hashes, ascending.
+        order: The combination at each position of ``hashes``.
+    """
+
+    keys: list[str]
+    seed: int
+    hashes: np.ndarray
+    order: np.ndarray
+
+    @classmethod
+    def of(cls, distinct: Any, keys: list[str]) -> _Finder:
+        for seed in _SEEDS:
+            hashes = _hashes(distinct, keys, seed)
+            order = np.argsort(hashes, kind="stable")
+            ordered = hashes[order]
+            if len(ordered) < 2 or bool((ordered[1:] != ordered[:-1]).all()):
+                return cls(keys, seed, ordered, order)
+        raise InvalidArgumentError(  # pragma: no cover - odds below 1e-40 per seed
+            f"could not tell {len(distinct):,} combinations of {keys} apart by their hashes"
+        )
+
+    def positions(self, batch: Any) -> np.ndarray:
+        """Per row of ``batch``: its position in `hashes`, or -1 if it has none."""
+        hashes = _hashes(batch, self.keys, self.seed)
+        at = np.searchsorted(self.hashes, hashes)
+        at[at == len(self.hashes)] = 0
+        hit = self.hashes[at] == hashes if len(self.hashes) else np.zeros(len(at), bool)
+        return np.where(hit, at, -1)
+
+
+def _hashes(frame: Any, keys: list[str], seed: int) -> np.ndarray:
+    """One 64-bit hash per row of the ``keys`` cells (categories hashed as their text)."""
+    import polars as pl
+
+    schema = frame.schema
+    cells = [pl.col(key).cast(pl.String)
+             if isinstance(schema[key], (pl.Categorical, pl.Enum)) else pl.col(key)
+             for key in keys]
+    hashed = frame.select(pl.struct(cells).hash(seed).alias("hash")).to_series()
+    return np.asarray(hashed.to_numpy(), dtype=np.uint64)
+
+
+def _flattened(plan: Plan, outcomes: Outcomes, current: Any, output: OutputOptions) -> pa.Table:
+    """Every query's wide result columns, one compact single-chunk table.
+
+    Queries are read (their `UNREAD` stored answers) and flattened a chunk at a time, and
+    each chunk's records are dropped once flattened (the items become `UNREAD` again),
+    so one chunk of records is in memory at a time. A Ctrl-C here ends the reading: from
+    then on the store's answers are ``skipped`` (they stay in the store for the next
+    run), and those of this run's requests, in memory, are kept.
+    """
+    spec, items = plan.spec, outcomes.items
+    account = current.client.account
+    parts: dict[str, list[pa.Array]] = {}
+    encoded: dict[str, bool] = {}
+
+    def wide(start: int, stop: int) -> pa.Table:
+        chunk = spec.wide(outcomes.read_items(start, stop), output.widths, output.prefix,
+                          output.default_region)
+        return in_zone(chunk, output.tz)
+
+    start = 0
+    while start < len(items) or not parts:
+        stop = min(start + C.LAZY_CHUNK_QUERIES, len(items))
+        chunk = None
+        try:
+            if not outcomes.interrupted:
+                read_unread(plan, outcomes, current.store, account, start, stop)
+                chunk = wide(start, stop)
+        except KeyboardInterrupt:
+            outcomes.interrupted = True
+        if chunk is None:  # interrupted: the answers of this run only, not the store's
+            _skip_stored(outcomes, start, stop)
+            chunk = wide(start, stop)
+        for name, column in zip(chunk.column_names, chunk.columns, strict=True):
+            array = column.combine_chunks()
+            if name not in encoded:
+                encoded[name] = _repeats(array)
+            parts.setdefault(name, []).append(pc.dictionary_encode(array)
+                                              if encoded[name] else array)
+        items[start:stop] = [None if item is None else UNREAD for item in items[start:stop]]
+        del chunk
+        release_memory()
+        start = stop
+    return _joined_parts(parts)
+
+
+def _skip_stored(outcomes: Outcomes, start: int, stop: int) -> None:
+    """After Ctrl-C: answers from the store (read or not) become ``skipped``, and stay."""
+    for j in range(start, stop):
+        if outcomes.items[j] is UNREAD or isinstance(outcomes.items[j], (RawRecord, StoredRow)):
+            outcomes.record(j, None, C.STATUS_SKIPPED, "not read: interrupted (Ctrl-C); "
+                            "its answer is kept in the result store for the next run")
+
+
+def _repeats(array: pa.Array) -> bool:
+    """Whether a text column repeats enough to be kept dictionary-encoded."""
+    if not pa.types.is_string(array.type) or len(array) - array.null_count < 2:
+        return False
+    return len(pc.unique(array)) <= C.LAZY_DICTIONARY_SHARE * len(array)
+
+
+def _joined_parts(parts: dict[str, list[pa.Array]]) -> pa.Table:
+    """One single-chunk table of each column's chunks, a column at a time.
+
+    Each column's chunks are freed (and their memory handed back) once it is joined, so
+    the table is never held twice.
+    """
+    names, columns = list(parts), []
+    for name in names:
+        pieces = parts.pop(name)
+        if pa.types.is_dictionary(pieces[0].type):
+            one = pa.Table.from_arrays([pa.chunked_array(pieces)], names=[name])
+            pieces = []
+            columns.append(one.unify_dictionaries().column(0).combine_chunks())
+            del one
+        else:
+            columns.append(pa.concat_arrays(pieces))
+        del pieces
+        release_memory()
+    return pa.Table.from_arrays(columns, names=names)
+
+
+@dataclass(frozen=True)
+class _Results:
+    """What every row's result columns are made of, by its combination's hash position.
+
+    Attributes:
+        finder: Finds each row's combination.
+        query: Per hash position: its combination's query (-1: none sent).
+        status: Per hash position: its combination's status (dictionary-encoded).
+        error: Per hash position: its combination's error.
+        fetched: Per query: when its answer was fetched (in the output's zone).
+        answers: Per query: the wide result columns (`_flattened`).
+        prefix: The result columns' prefix.
+        schema: The result columns' plain types (no dictionaries).
+    """
+
+    finder: _Finder
+    query: np.ndarray
+    status: pa.Array
+    error: pa.Array
+    fetched: pa.Array
+    answers: pa.Table
+    prefix: str
+    schema: pa.Schema
+
+    @classmethod
+    def of(cls, plan: Plan, outcomes: Outcomes, answers: pa.Table, finder: _Finder,
+           output: OutputOptions) -> _Results:
+        status, error = row_outcomes(plan, outcomes)
+        order = pa.array(finder.order)
+        fetched = in_zone(pa.table({"at": fetched_at(outcomes)}), output.tz).column(0)
+        schema = result_schema(plan.spec, "wide", None, output.widths, output.prefix,
+                               output.tz)
+        return cls(finder, np.asarray(plan.row_query)[finder.order],
+                   pc.dictionary_encode(status.take(order)),
+                   pc.dictionary_encode(error.take(order)), fetched.combine_chunks(),
+                   answers, output.prefix, schema)
+
+    def table(self, positions: np.ndarray) -> pa.Table:
+        """The result columns of rows at these hash positions (-1: not planned)."""
+        known = positions >= 0
+        if known.any():
+            safe = np.where(known, positions, 0)
+            query = self.query[safe]
+            take = pa.array(query, mask=(query < 0) | ~known)
+            status = self.status.take(pa.array(safe)).cast(pa.string())
+            error = self.error.take(pa.array(safe)).cast(pa.string())
+        else:  # none planned (also when the source had no rows at the first scan)
+            take = pa.nulls(len(positions), pa.int64())
+            status = error = pa.nulls(len(positions), pa.string())
+        if not known.all():
+            unknown = pa.array(~known)
+            status = pc.if_else(unknown, pa.scalar(C.STATUS_ERROR), status)
+            error = pc.if_else(unknown, pa.scalar(_NOT_PLANNED), error)
+        columns = [status, error, self.fetched.take(take),
+                   *self.answers.take(take).columns]
+        return pa.Table.from_arrays(columns, names=self.schema.names).cast(self.schema)
+
+    def attach(self, batch: Any) -> Any:
+        """``batch`` (a polars DataFrame of input rows) with its result columns."""
+        return with_wide(PolarsFrame(batch), self.table(self.finder.positions(batch)),
+                         self.prefix)
+
+    def attached(self, frame: Any) -> Any:
+        """``frame`` with every row's result columns, lazily, a batch at a time.
+
+        Where polars has Python sources (`register_io_source`) and ``collect_batches``,
+        the rows come from a source that polars pulls from as its sink takes them, so a
+        sink slower than the source (wide output is much more to write than the input)
+        holds a few batches at a time. Older releases get ``map_batches``, whose output
+        may pile up ahead of a slow sink.
+        """
+        import polars as pl
+
+        schema = self.attach(pl.DataFrame(schema=frame.collect_schema())).schema
+        source = _python_source()
+        if source is None or not hasattr(frame, "collect_batches"):
+            parameters = inspect.signature(frame.map_batches).parameters
+            options = {name: False for name in ("predicate_pushdown", "projection_pushdown",
+                                                "slice_pushdown") if name in parameters}
+            return frame.map_batches(self.attach, schema=schema, streamable=True, **options)
+
+        def batches(with_columns: list[str] | None, predicate: Any, n_rows: int | None,
+                    batch_size: int | None) -> Iterator[Any]:
+            rows = frame if n_rows is None else frame.head(n_rows)
+            size = min(batch_size or C.LAZY_BATCH_ROWS, C.LAZY_BATCH_ROWS)
+            chunks = rows.collect_batches(chunk_size=size)
+            try:
+                for batch in chunks:
+                    out = self.attach(batch)
+                    if predicate is not None:
+                        out = out.filter(predicate)
+                    yield out if with_columns is None else out.select(with_columns)
+            finally:  # the consumer stopped early (or failed): end the scan too
+                stop = getattr(chunks, "stop", None)
+                if stop is not None:
+                    stop()
+
+        return source(batches, schema=dict(schema))
+
+
+def _python_source() -> Any:
+    """The installed polars' `register_io_source`, or None where it has none."""
     try:
-        result = run_enrichment(distinct, plan, output=output, options=options)
-    except (RunInterrupted, RunStoppedError) as stopped:
-        stopped.partial = _joined(frame, stopped.partial, keys)
-        raise
-    return _joined(frame, result.frame, keys), result
-
-
-def _joined(frame: Any, results: Any, keys: list[str]) -> Any:
-    """``frame`` (less stale result columns) left-joined lazily with ``results``."""
-    added = [name for name in results.columns if name not in keys]
-    stale = [name for name in frame.collect_schema().names() if name in added]
-    left = frame.drop(stale) if stale else frame
-    return left.join(results.lazy(), on=keys, how="left", **_join_options(left))
-
-
-def _join_options(frame: Any) -> dict[str, Any]:
-    """Nulls match nulls and the left order is kept, spelled for the installed polars."""
-    parameters = inspect.signature(frame.join).parameters
-    options: dict[str, Any] = {}
-    options["nulls_equal" if "nulls_equal" in parameters else "join_nulls"] = True
-    if "maintain_order" in parameters:
-        options["maintain_order"] = "left"
-    if "coalesce" in parameters:
-        options["coalesce"] = True
-    return options
+        from polars.io.plugins import register_io_source
+    except ImportError:
+        return None
+    return register_io_source

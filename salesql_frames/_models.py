@@ -71,6 +71,23 @@ class StoredRow:
         return f"StoredRow({self.index:,} of {len(self.pool):,})"
 
 
+class Unread:
+    """A found answer the result store holds, not read yet: `UNREAD` is the one value.
+
+    A LazyFrame run asks the store only which answers it has (``look_up`` with
+    ``records=False``), then reads them a chunk at a time while it flattens them, so a
+    million stored answers are never in memory at once.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "UNREAD"
+
+
+#: The marker of a found answer not read from the store yet (see `Unread`).
+UNREAD = Unread()
+
 #: An answer item as the run keeps it: a record, or a stored one not decoded yet (its
 #: text, or its row in columnar form).
 Item = Record | RawRecord | StoredRow

@@ -23,9 +23,9 @@ Examples:
 from __future__ import annotations
 
 from functools import cache, lru_cache
+from types import ModuleType
 from typing import Final
 
-import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -37,16 +37,25 @@ __all__ = ["check_region", "phone_details"]
 _STR: Final = pa.string()
 #: Separates number and region in the key of a distinct pair (never in either).
 _KEY_SEPARATOR: Final = "\x00"
-_LINE_TYPES: Final = {
-    value: name.lower()
-    for name, value in vars(phonenumbers.PhoneNumberType).items()
-    if name.isupper() and name != "UNKNOWN"
-}
+
+
+@cache
+def _library() -> tuple[ModuleType, dict[int, str]]:
+    """``phonenumbers`` and its line types by value, imported on first use.
+
+    Importing it costs about 12 ms, a fifth of ``import salesql_frames`` otherwise.
+    """
+    import phonenumbers
+
+    line_types = {value: name.lower()
+                  for name, value in vars(phonenumbers.PhoneNumberType).items()
+                  if name.isupper() and name != "UNKNOWN"}
+    return phonenumbers, line_types
 
 
 @cache
 def _regions() -> frozenset[str]:
-    return frozenset(phonenumbers.SUPPORTED_REGIONS)
+    return frozenset(_library()[0].SUPPORTED_REGIONS)
 
 
 def check_region(default_region: object) -> str | None:
@@ -78,6 +87,7 @@ def check_region(default_region: object) -> str | None:
 
 @lru_cache(maxsize=C.PHONE_CACHE_SIZE)
 def _parse(number: str, region: str | None) -> tuple[str | None, str | None]:
+    phonenumbers, line_types = _library()
     try:
         parsed = phonenumbers.parse(number, region, keep_raw_input=False)
     except phonenumbers.NumberParseException:
@@ -85,7 +95,7 @@ def _parse(number: str, region: str | None) -> tuple[str | None, str | None]:
     if not phonenumbers.is_possible_number(parsed):
         return None, None
     e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    return e164, _LINE_TYPES.get(phonenumbers.number_type(parsed))
+    return e164, line_types.get(phonenumbers.number_type(parsed))
 
 
 def phone_details(

@@ -49,13 +49,14 @@ from ._exceptions import (
     StoreError,
     StoreWarning,
 )
-from ._models import Item, Record
+from ._models import UNREAD, Item, Record, Unread
 from ._plan import Plan
 from ._progress import Progress
 from ._store import ResultStore, Stored, new_owner
 
 __all__ = [
-    "Outcomes", "classify", "look_up", "row_outcomes", "send", "status_counts", "wall_clock",
+    "Outcomes", "classify", "look_up", "read_unread", "row_outcomes", "send", "status_counts",
+    "wall_clock",
 ]
 
 logger = logging.getLogger(C.LOGGER_NAME)
@@ -66,7 +67,8 @@ class Outcomes:
 
     Attributes:
         items: Per query: the record when found (a `RawRecord` or `StoredRow` from the
-            store, decoded when it is flattened), else None.
+            store, decoded when it is flattened; `UNREAD` when sent with
+            ``read_stored=False``, until `read_unread`), else None.
         status: Per query: found / not_found / error / skipped.
         error: Per query: why it is an error or was skipped, else None.
         cached: Queries answered from the result store.
@@ -84,7 +86,7 @@ class Outcomes:
             answer if it arrives, so the store and the client must outlive them.
     """
 
-    items: list[Item | None]
+    items: list[Item | Unread | None]
     status: list[str]
     error: list[str | None]
     cached: int = 0
@@ -102,7 +104,8 @@ class Outcomes:
         """Outcomes where nothing was sent yet."""
         return cls([None] * size, [C.STATUS_SKIPPED] * size, [None] * size)
 
-    def record(self, position: int, item: Item | None, status: str, error: str | None,
+    def record(self, position: int, item: Item | Unread | None, status: str,
+               error: str | None,
                fetched_at: float | None = None) -> None:
         """Set one query's outcome (``fetched_at``: when its answer was fetched)."""
         self.items[position], self.status[position], self.error[position] = item, status, error
@@ -110,6 +113,17 @@ class Outcomes:
 
     def __post_init__(self) -> None:
         self.fetched_at += [None] * (len(self.items) - len(self.fetched_at))
+
+    def read_items(self, start: int = 0, stop: int | None = None) -> list[Item | None]:
+        """The items of queries ``start:stop``, every answer read: what is flattened.
+
+        Raises:
+            RuntimeError: One is still `UNREAD` (`read_unread` was not called): a bug.
+        """
+        part = self.items[start:stop]
+        if any(item is UNREAD for item in part):
+            raise RuntimeError("stored answers not read yet: call read_unread first")
+        return part  # type: ignore[return-value]  # no UNREAD among them
 
 
 def classify(item: Record) -> tuple[str, str | None]:
@@ -129,14 +143,50 @@ def store_keys(plan: Plan, account: str | None) -> list[str]:
 
 
 def look_up(
-    plan: Plan, store: ResultStore | None, account: str | None, *, max_age: float | None = None
+    plan: Plan, store: ResultStore | None, account: str | None, *, max_age: float | None = None,
+    records: bool = True,
 ) -> dict[int, Stored]:
-    """Stored answers by query position, fresh or stale (see `Stored.fresh`)."""
+    """Stored answers by query position, fresh or stale (see `Stored.fresh`).
+
+    With ``records=False`` found answers are `UNREAD` (see `read_unread`).
+    """
     if store is None or account is None or not plan.queries:
         return {}
     keys = store_keys(plan, account)
-    stored = store.look_up(keys, max_age=max_age, raw=True, codec=plan.spec.codec)
+    stored = store.look_up(keys, max_age=max_age, raw=True, codec=plan.spec.codec,
+                           records=records)
     return {position: stored[key] for position, key in enumerate(keys) if key in stored}
+
+
+def read_unread(
+    plan: Plan, outcomes: Outcomes, store: ResultStore | None, account: str | None,
+    start: int, stop: int,
+) -> None:
+    """Read the `UNREAD` answers of queries ``start:stop`` from the store, in place.
+
+    An answer that is gone meanwhile (another process cleared the store), or that the
+    store cannot give, makes its query an ``error`` that says so: nothing is sent for
+    it now, and a run again looks it up afresh.
+    """
+    positions = [j for j in range(start, stop) if outcomes.items[j] is UNREAD]
+    if not positions:
+        return
+    keys = [f"{account}|{plan.keys[j]}" for j in positions]
+    reason = ("its stored answer was gone when it was read (the store was cleared "
+              "meanwhile?): run again to look it up")
+    stored: dict[str, Stored] = {}
+    try:
+        if store is not None:  # it is: only a look-up in a store leaves answers unread
+            stored = store.look_up(keys, raw=True, codec=plan.spec.codec)
+    except StoreError as exc:
+        reason = f"its stored answer could not be read ({exc}): run again"
+    for j, key in zip(positions, keys, strict=True):
+        one = stored.get(key)
+        if one is not None and one.record is not None:
+            outcomes.items[j] = one.record
+            outcomes.fetched_at[j] = one.fetched_at
+        else:
+            outcomes.record(j, None, C.STATUS_ERROR, reason)
 
 
 def wall_clock(store: ResultStore | None) -> Callable[[], float]:
@@ -182,6 +232,8 @@ class _Run:
     ledger: Ledger
     bar: Progress
     max_age: float | None = None
+    #: Read stored answers at once (False: leave them `UNREAD`).
+    read_stored: bool = True
     account: str | None = None
     keys: list[str] = field(default_factory=list)
     outcomes: Outcomes = field(default_factory=lambda: Outcomes.empty(0))
@@ -440,7 +492,8 @@ class _Run:
 
     def run(self, concurrency: int) -> Outcomes:
         stored = {position: one for position, one in
-                  look_up(self.plan, self.store, self.account, max_age=self.max_age).items()
+                  look_up(self.plan, self.store, self.account, max_age=self.max_age,
+                          records=self.read_stored).items()
                   if one.fresh}
         for position, one in stored.items():
             status = C.STATUS_FOUND if one.record is not None else C.STATUS_NOT_FOUND
@@ -602,6 +655,7 @@ def send(
     progress: bool = True,
     warn: bool = True,
     max_age: float | None = None,
+    read_stored: bool = True,
 ) -> Outcomes:
     """Answer the plan's unique queries: from the store, else in paced bulk batches.
 
@@ -615,6 +669,8 @@ def send(
         progress: Show a progress bar.
         warn: Warn when the run stopped early (False: the caller raises instead).
         max_age: Seconds: stored answers fetched longer ago are sent again.
+        read_stored: Read stored answers now; False leaves them `UNREAD`, for
+            `read_unread` a chunk at a time.
 
     Returns:
         What came back for every query, and why the run stopped early if it did (it also
@@ -633,7 +689,7 @@ def send(
     with Progress(plan.unique_queries, label=f"SalesQL {plan.spec.plural}",
                   rows=int((plan.row_query >= 0).sum()), quota_eta=pacer.seconds_for,
                   enabled=progress) as bar, pacer.watching(bar.waiting):
-        run = _Run(plan, client, store, Ledger(max_credits), bar, max_age)
+        run = _Run(plan, client, store, Ledger(max_credits), bar, max_age, read_stored)
         outcomes = run.run(concurrency)
     if outcomes.stopped and warn and not outcomes.interrupted:
         # Attributed to the caller of enrich_persons (send <- run_enrichment <- accessor).

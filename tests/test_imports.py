@@ -28,6 +28,7 @@ NOT_AT_IMPORT = (
     "salesql_frames.pytest_plugin",
     "salesql_frames._client",
     "salesql_frames._send",
+    "phonenumbers",
     "httpx",
     "httpcore",
     "openpyxl",

@@ -17,7 +17,9 @@ import polars.testing
 import pytest
 
 import salesql_frames
+import salesql_frames._lazy
 from salesql_frames import Client, InvalidArgumentError, ResultStore, sandbox
+from salesql_frames import _constants as C
 from salesql_frames._lazy import collect_streaming
 
 
@@ -65,6 +67,12 @@ def test_lazy_wide_equals_eager(
     assert_same_results(lazy.collect(), eager)
     statuses = set(eager["salesql_status"].to_list())
     assert statuses == {"found", "not_found", "invalid_input"}
+    # what polars pushes into the source (a slice, a filter, a projection) is honoured
+    assert_same_results(lazy.head(7).collect(), eager.head(7))
+    where = pl.col("Score") % 7 == 3
+    assert_same_results(lazy.filter(where).collect(), eager.filter(where))
+    picked = ["salesql_full_name", "Note"]
+    polars.testing.assert_frame_equal(lazy.select(picked).collect(), eager.select(picked))
 
 
 def test_lazy_sinks_and_is_served_from_the_store(
@@ -152,3 +160,158 @@ def test_collect_streaming_falls_back() -> None:
                      {"streaming": True, "engine": "cpu"}]
     lf = pl.LazyFrame({"a": [1, 1, 2]}).unique(maintain_order=True)
     polars.testing.assert_frame_equal(collect_streaming(lf), pl.DataFrame({"a": [1, 2]}))
+
+
+@pytest.mark.parametrize("rows_from", ["python source", "map_batches"])
+def test_lazy_reads_the_store_in_chunks_and_streams_batches(
+    sb: sandbox.Sandbox, client: Client, person_urls: Callable[..., list[str]],
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows_from: str,
+) -> None:
+    """Chunks of 7 queries (dictionaries unified across them), batches of rows.
+
+    Rows come from a Python source polars pulls from, or (polars without one) through
+    ``map_batches``.
+    """
+    if rows_from == "map_batches":
+        monkeypatch.setattr(salesql_frames._lazy, "_python_source", lambda: None)
+    else:
+        monkeypatch.setattr(C, "LAZY_BATCH_ROWS", 4_000)
+    data = _people(person_urls(40, found=True) + person_urls(5, found=False, start=900),
+                   30_000, seed=4)
+    csv = tmp_path / "leads.csv"
+    pl.DataFrame(data).write_csv(csv)
+    store = ResultStore(tmp_path / "store.sqlite")
+    eager = pl.read_csv(csv).salesql.enrich_persons(client=client, cache=store,
+                                                    progress=False)
+    sent = sb.counters.searches
+    monkeypatch.setattr(C, "LAZY_CHUNK_QUERIES", 7)
+    reads: list[int] = []
+    real_read = salesql_frames._lazy.read_unread
+
+    def counted(*args: Any) -> None:
+        reads.append(args[-1] - args[-2])
+        real_read(*args)
+
+    monkeypatch.setattr(salesql_frames._lazy, "read_unread", counted)
+    batches: list[int] = []
+    real_attach = salesql_frames._lazy._Results.attach
+
+    def attach(self: Any, batch: pl.DataFrame) -> pl.DataFrame:
+        batches.append(batch.height)
+        return real_attach(self, batch)
+
+    monkeypatch.setattr(salesql_frames._lazy._Results, "attach", attach)
+    out = tmp_path / "out.parquet"
+    pl.scan_csv(csv).salesql.enrich_persons(client=client, cache=store,
+                                            progress=False).sink_parquet(out)
+    store.close()
+    assert sb.counters.searches == sent == 45  # the re-run was answered by the store
+    assert reads == [7] * 6 + [3]  # 45 queries, 7 at a time
+    assert sum(batches) == 30_000
+    if rows_from == "python source":
+        assert len(batches) >= 8  # the rows came in batches
+        assert max(batches) <= 4_000
+    assert_same_results(pl.read_parquet(out), eager)
+
+
+def test_lazy_top_up_keeps_earlier_results_as_the_eager_path_does(
+    sb: sandbox.Sandbox, client: Client, person_urls: Callable[..., list[str]],
+) -> None:
+    first = pl.DataFrame(_people(person_urls(20), 200, seed=5)).salesql.enrich_persons(
+        client=client, cache=False, progress=False)
+    sent = sb.counters.searches
+    options: dict[str, Any] = dict(client=client, cache=False, progress=False, max_credits=0)
+    with pytest.warns(salesql_frames.RunStoppedWarning):
+        eager = first.salesql.enrich_persons(**options)
+    with pytest.warns(salesql_frames.RunStoppedWarning):
+        lazy = first.lazy().salesql.enrich_persons(**options).collect()
+    assert sb.counters.searches == sent  # max_credits=0: nothing sent
+    assert_same_results(lazy, eager)
+    assert lazy["salesql_email_1"].to_list() == first["salesql_email_1"].to_list()
+    assert lazy.columns == first.columns  # result columns where they were
+
+
+def test_lazy_empty_source_and_rows_added_to_it_later(
+    sb: sandbox.Sandbox, client: Client, tmp_path: Path,
+) -> None:
+    csv = tmp_path / "leads.csv"
+    pl.DataFrame({"Person Linkedin Url": []}, schema={"Person Linkedin Url": pl.String}
+                 ).write_csv(csv)
+    lf = pl.scan_csv(csv).salesql.enrich_persons(client=client, cache=False, progress=False)
+    assert lf.collect().height == 0
+    assert "salesql_status" in lf.collect_schema().names()
+    pl.DataFrame({"Person Linkedin Url": ["linkedin.com/in/someone"]}).write_csv(csv)
+    out = lf.collect()
+    assert out["salesql_status"].to_list() == ["error"]
+    assert sb.counters.searches == 0
+
+
+def test_lazy_rows_the_plan_never_saw_are_errors_not_guesses(
+    sb: sandbox.Sandbox, client: Client, person_urls: Callable[..., list[str]],
+    tmp_path: Path,
+) -> None:
+    urls = person_urls(3, found=True)
+    csv = tmp_path / "leads.csv"
+    pl.DataFrame({"Person Linkedin Url": urls}).write_csv(csv)
+    lf = pl.scan_csv(csv).salesql.enrich_persons(client=client, cache=False, progress=False)
+    changed = [*urls[:2], person_urls(1, found=True, start=500)[0], urls[2]]
+    pl.DataFrame({"Person Linkedin Url": changed}).write_csv(csv)  # before the second scan
+    out = lf.collect()
+    assert sb.counters.searches == 3
+    assert out["salesql_status"].to_list() == ["found", "found", "error", "found"]
+    assert "were not among those planned" in out["salesql_error"][2]
+    assert out["salesql_full_name"][2] is None
+    assert out["salesql_full_name"][3] is not None
+
+
+def test_lazy_stored_answer_gone_before_it_is_read_is_an_error(
+    sb: sandbox.Sandbox, client: Client, person_urls: Callable[..., list[str]],
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another process clears the store between the look-up and the chunked read."""
+    path = tmp_path / "store.sqlite"
+    data = {"Person Linkedin Url": person_urls(10, found=True)}
+    with ResultStore(path) as store:
+        pl.DataFrame(data).salesql.enrich_persons(client=client, cache=store, progress=False)
+    real_read = salesql_frames._lazy.read_unread
+
+    def cleared_first(*args: Any) -> None:
+        with ResultStore(path) as other:  # a second connection, as another process has
+            assert other.clear() == 10
+        real_read(*args)
+
+    monkeypatch.setattr(salesql_frames._lazy, "read_unread", cleared_first)
+    out = pl.LazyFrame(data).salesql.enrich_persons(client=client, cache=path,
+                                                    progress=False).collect()
+    assert sb.counters.searches == 10  # nothing was sent again behind the user's back
+    assert out["salesql_status"].to_list() == ["error"] * 10
+    assert out["salesql_error"][0].startswith("its stored answer was gone when it was read")
+
+
+def test_lazy_ctrl_c_while_reading_keeps_what_was_read(
+    sb: sandbox.Sandbox, client: Client, person_urls: Callable[..., list[str]],
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = tmp_path / "store.sqlite"
+    data = {"Person Linkedin Url": person_urls(10, found=True)}
+    with ResultStore(path) as store:
+        pl.DataFrame(data).salesql.enrich_persons(client=client, cache=store, progress=False)
+    monkeypatch.setattr(C, "LAZY_CHUNK_QUERIES", 4)
+    real_read = salesql_frames._lazy.read_unread
+    calls: list[int] = []
+
+    def interrupted_second(*args: Any) -> None:
+        calls.append(1)
+        real_read(*args)
+        if len(calls) == 2:  # read, and Ctrl-C before it is flattened
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(salesql_frames._lazy, "read_unread", interrupted_second)
+    with pytest.raises(salesql_frames.RunInterrupted) as caught:
+        pl.LazyFrame(data).salesql.enrich_persons(client=client, cache=path, progress=False)
+    assert len(calls) == 2  # no read after Ctrl-C
+    partial = caught.value.partial.collect()
+    assert partial["salesql_status"].to_list() == ["found"] * 4 + ["skipped"] * 6
+    assert "kept in the result store" in partial["salesql_error"][9]
+    assert partial["salesql_full_name"][:4].null_count() == 0
+    assert sb.counters.searches == 10

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import polars as pl
 
-import salesql_frames  # noqa: F401  (registers lf.salesql)
+import salesql_frames  # registers lf.salesql
 from salesql_frames import sandbox
 
 TARGET_BYTES = 1.5e9
@@ -76,25 +76,39 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--unique", type=int, default=1_000_000)
     parser.add_argument("--child", nargs=4, metavar=("CSV", "STORE", "OUT", "ENRICH"))
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="keep the CSV and the store in DIR, and reuse them if there")
+    parser.add_argument("--port", type=int, default=18765,
+                        help="the sandbox's port with --keep (the store's answers name it)")
     args = parser.parse_args()
     if args.child:
         csv, store, out, enrich = args.child
         child(Path(csv), Path(store), Path(out), enrich == "1")
         return
     with tempfile.TemporaryDirectory() as tmp:
-        csv, store = Path(tmp, "leads.csv"), Path(tmp, "store.sqlite")
+        where = args.keep or Path(tmp)
+        where.mkdir(parents=True, exist_ok=True)
+        name = f"{args.rows}-{args.unique}"
+        csv, store = where / f"leads-{name}.csv", where / f"store-{name}.sqlite"
         out = Path(tmp, "out.parquet")
         started = time.perf_counter()
-        write_csv(csv, args.rows, args.unique)
+        if not csv.exists():
+            write_csv(csv, args.rows, args.unique)
         print(f"wrote {args.rows:,} rows ({csv.stat().st_size / 1e6:,.0f} MB) "
               f"in {time.perf_counter() - started:.1f} s")
-        with sandbox.serve(credits=10 * args.unique + 10) as sb:
+        # A kept store files its answers under the key and the URL: the same port each time.
+        port = args.port if args.keep else 0
+        with sandbox.serve(credits=10 * args.unique + 10, port=port) as sb:
             env = {**os.environ, "SALESQL_API_KEY": sb.api_key, "SALESQL_BASE_URL": sb.base_url}
             started = time.perf_counter()
-            with sb.client() as client:
-                people = pl.scan_csv(csv).select("Person Linkedin Url").unique()
-                people.salesql.enrich_persons(client=client, cache=store,
-                                              progress=False).collect()
+            # A client from the key and URL, as the child's: the store files answers
+            # under (key, server), and ``sb.client()`` names the server by the sandbox's
+            # identity instead.
+            if not store.exists():
+                with salesql_frames.Client(sb.api_key, base_url=sb.base_url) as client:
+                    people = pl.scan_csv(csv).select("Person Linkedin Url").unique()
+                    people.salesql.enrich_persons(client=client, cache=store,
+                                                  progress=False).collect()
             print(f"filled the store with {sb.counters.searches:,} people "
                   f"in {time.perf_counter() - started:.1f} s")
             searches = sb.counters.searches
@@ -107,7 +121,10 @@ def main() -> None:
         print(f"scan_csv -> enrich_persons -> sink_parquet: {seconds:6.1f} s, "
               f"peak RSS {rss / 1e9:.2f} GB ({rss / base_rss:.1f}x the baseline; "
               f"target <= {TARGET_BYTES / 1e9:.1f} GB)")
-        print(f"output rows: {pl.scan_parquet(out).select(pl.len()).collect().item():,}")
+        statuses = dict(pl.scan_parquet(out).group_by("salesql_status").len().collect().rows())
+        print(f"output rows: {sum(statuses.values()):,} ({statuses})")
+        assert sum(statuses.values()) == args.rows, "rows were lost"
+        assert set(statuses) <= {"found", "not_found"}, "rows without their stored answer"
 
 
 if __name__ == "__main__":
