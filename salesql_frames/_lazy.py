@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -32,7 +32,9 @@ from ._kinds import KindSpec
 from ._mapping import resolve_mapping
 from ._models import UNREAD, RawRecord, StoredRow
 from ._plan import Plan, build_plan
+from ._progress import Progress
 from ._send import Outcomes, read_unread, row_outcomes, send
+from ._store import ResultStore
 
 __all__ = ["collect_streaming", "enrich_lazy", "plan_lazy", "run_lazy"]
 
@@ -131,7 +133,7 @@ def run_lazy(
             warn=not options.strict, max_age=options.max_age_seconds, read_stored=False,
         )
         current.outlive(outcomes.abandoned)
-        answers = _flattened(plan, outcomes, current, output)
+        answers = _flattened(plan, outcomes, current, output, progress=options.progress)
     results = _Results.of(plan, outcomes, answers, finder, output)
     return finish(results.attached(frame), plan, outcomes, options)
 
@@ -185,7 +187,8 @@ def _hashes(frame: Any, keys: list[str], seed: int) -> np.ndarray:
     return np.asarray(hashed.to_numpy(), dtype=np.uint64)
 
 
-def _flattened(plan: Plan, outcomes: Outcomes, current: Any, output: OutputOptions) -> pa.Table:
+def _flattened(plan: Plan, outcomes: Outcomes, current: Any, output: OutputOptions, *,
+               progress: bool = True) -> pa.Table:
     """Every query's wide result columns, one compact single-chunk table.
 
     Queries are read (their `UNREAD` stored answers) and flattened a chunk at a time, and
@@ -194,40 +197,58 @@ def _flattened(plan: Plan, outcomes: Outcomes, current: Any, output: OutputOptio
     then on the store's answers are ``skipped`` (they stay in the store for the next
     run), and those of this run's requests, in memory, are kept.
     """
-    spec, items = plan.spec, outcomes.items
-    account = current.client.account
-    parts: dict[str, list[pa.Array]] = {}
-    encoded: dict[str, bool] = {}
+    total = len(outcomes.items)
+    flattener = _Flattener(plan, outcomes, current.store, current.client.account, output)
+    # Reading a million stored answers takes a minute: it gets its own line.
+    with Progress(total, label=f"SalesQL {plan.spec.plural}, reading answers",
+                  enabled=progress and total > C.LAZY_CHUNK_QUERIES) as bar:
+        for start in range(0, max(total, 1), C.LAZY_CHUNK_QUERIES):
+            stop = min(start + C.LAZY_CHUNK_QUERIES, total)
+            flattener.add(start, stop)
+            bar.advance(stop - start, found=outcomes.status[start:stop].count(C.STATUS_FOUND))
+    return _joined_parts(flattener.parts)
 
-    def wide(start: int, stop: int) -> pa.Table:
-        chunk = spec.wide(outcomes.read_items(start, stop), output.widths, output.prefix,
-                          output.default_region)
-        return in_zone(chunk, output.tz)
 
-    start = 0
-    while start < len(items) or not parts:
-        stop = min(start + C.LAZY_CHUNK_QUERIES, len(items))
-        chunk = None
+@dataclass
+class _Flattener:
+    """`_flattened`'s chunks: each column's compact pieces, and which are encoded."""
+
+    plan: Plan
+    outcomes: Outcomes
+    store: ResultStore | None
+    account: str | None
+    output: OutputOptions
+    parts: dict[str, list[pa.Array]] = field(default_factory=dict)
+    encoded: dict[str, bool] = field(default_factory=dict)
+
+    def add(self, start: int, stop: int) -> None:
+        """Read and flatten queries ``start:stop`` (an empty range gives the columns)."""
+        outcomes, chunk = self.outcomes, None
         try:
             if not outcomes.interrupted:
-                read_unread(plan, outcomes, current.store, account, start, stop)
-                chunk = wide(start, stop)
+                read_unread(self.plan, outcomes, self.store, self.account, start, stop)
+                chunk = self.wide(start, stop)
         except KeyboardInterrupt:
             outcomes.interrupted = True
         if chunk is None:  # interrupted: the answers of this run only, not the store's
             _skip_stored(outcomes, start, stop)
-            chunk = wide(start, stop)
+            chunk = self.wide(start, stop)
         for name, column in zip(chunk.column_names, chunk.columns, strict=True):
             array = column.combine_chunks()
-            if name not in encoded:
-                encoded[name] = _repeats(array)
-            parts.setdefault(name, []).append(pc.dictionary_encode(array)
-                                              if encoded[name] else array)
+            if name not in self.encoded:
+                self.encoded[name] = _repeats(array)
+            self.parts.setdefault(name, []).append(
+                pc.dictionary_encode(array) if self.encoded[name] else array)
+        items = outcomes.items
         items[start:stop] = [None if item is None else UNREAD for item in items[start:stop]]
         del chunk
         release_memory()
-        start = stop
-    return _joined_parts(parts)
+
+    def wide(self, start: int, stop: int) -> pa.Table:
+        output = self.output
+        chunk = self.plan.spec.wide(self.outcomes.read_items(start, stop), output.widths,
+                                    output.prefix, output.default_region)
+        return in_zone(chunk, output.tz)
 
 
 def _skip_stored(outcomes: Outcomes, start: int, stop: int) -> None:

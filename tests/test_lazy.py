@@ -174,6 +174,9 @@ def test_lazy_reads_the_store_in_chunks_and_streams_batches(
     """
     if rows_from == "map_batches":
         monkeypatch.setattr(salesql_frames._lazy, "_python_source", lambda: None)
+    elif salesql_frames._lazy._python_source() is None or not hasattr(pl.LazyFrame,
+                                                                      "collect_batches"):
+        pytest.skip(f"polars {pl.__version__} has no Python sources (map_batches is used)")
     else:
         monkeypatch.setattr(C, "LAZY_BATCH_ROWS", 4_000)
     data = _people(person_urls(40, found=True) + person_urls(5, found=False, start=900),
