@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, overload
 
 import numpy as np
 import pyarrow as pa
@@ -27,7 +28,7 @@ from ._mapping import resolve_mapping
 from ._models import Query
 from ._params import CONTROL_CHARACTERS, missing_reason, value_problem
 
-__all__ = ["Plan", "build_plan"]
+__all__ = ["Plan", "Queries", "build_plan"]
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class Plan:
     spec: KindSpec = field(repr=False)
     mapping: dict[str, str]
     rows: int
-    queries: list[Query] = field(repr=False)
+    queries: Sequence[Query] = field(repr=False)
     keys: list[str] = field(repr=False)
     row_query: np.ndarray = field(repr=False)
     row_status: list[str | None] = field(repr=False)
@@ -188,9 +189,59 @@ def build_plan(
                 tuple(remarks))
 
 
+class Queries(Sequence[Query]):
+    """A plan's unique queries, kept as columns; each dict is made when it is asked for.
+
+    A million single-value queries as dicts hold about 270 MB; as their values and two
+    small arrays, about 90 MB. Compares equal to a list of the same dicts.
+
+    Examples:
+        >>> q = Queries((("linkedin_url",),), np.array([0]), np.array([0]),
+        ...             [[["linkedin.com/in/ada"]]], {})
+        >>> q[0], len(q), q == [{"linkedin_url": "linkedin.com/in/ada"}]
+        ({'linkedin_url': 'linkedin.com/in/ada'}, 1, True)
+    """
+
+    __slots__ = ("_cells", "_flags", "_group_of", "_groups", "_index")
+
+    def __init__(self, groups: Sequence[tuple[str, ...]], group_of: np.ndarray,
+                 index: np.ndarray, cells: Sequence[Sequence[Sequence[Any]]],
+                 flags: Query) -> None:
+        self._groups, self._group_of, self._index = tuple(groups), group_of, index
+        self._cells, self._flags = cells, flags
+
+    def __len__(self) -> int:
+        return len(self._group_of)
+
+    @overload
+    def __getitem__(self, position: int) -> Query: ...
+    @overload
+    def __getitem__(self, position: slice) -> list[Query]: ...
+    def __getitem__(self, position: int | slice) -> Query | list[Query]:
+        if isinstance(position, slice):
+            return [self[i] for i in range(*position.indices(len(self)))]
+        group = int(self._group_of[position])
+        at, cells = int(self._index[position]), self._cells[group]
+        query: Query = {name: column[at]
+                        for name, column in zip(self._groups[group], cells, strict=True)}
+        if self._flags:
+            query.update(self._flags)
+        return query
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-like, as a list
+
+    def __repr__(self) -> str:
+        return f"Queries({list(self[:3])!r}{' ...' if len(self) > 3 else ''}, {len(self):,})"
+
+
 def _dedupe(
     spec: KindSpec, values: Mapping[str, pa.Array], choice: np.ndarray, set_flags: Query
-) -> tuple[list[Query], list[str], np.ndarray]:
+) -> tuple[Queries, list[str], np.ndarray]:
     """The unique queries in first-seen row order, their keys, and each row's query.
 
     Rows are grouped by their canonical values with Arrow's hash encoding, so Python
@@ -199,7 +250,11 @@ def _dedupe(
     + last name) share the query of the first row that has it.
     """
     first_rows: list[np.ndarray] = []  # per group: the first row of each combination
-    combo_queries: list[Query] = []
+    combo_group: list[np.ndarray] = []  # per combination: its group, and where in it
+    combo_index: list[np.ndarray] = []
+    groups: list[tuple[str, ...]] = []  # the groups some row has
+    group_cells: list[list[list[Any]]] = []  # per such group: per parameter, per combination
+    combos = 0
     combo_rows: list[tuple[np.ndarray, np.ndarray]] = []  # (rows, combination per row)
     for number, group in enumerate(spec.groups):
         rows = np.flatnonzero(choice == number)
@@ -216,30 +271,33 @@ def _dedupe(
         first = np.flatnonzero(grows)
         at_first = pa.array(first, type=pa.int64())
         cells = [column.take(at_first).to_pylist() for column in columns]
-        combo_rows.append((rows, combo + len(combo_queries)))
+        combo_rows.append((rows, combo + combos))
         first_rows.append(rows[first])
-        if len(group) == 1 and not set_flags:
-            combo_queries += [{group[0]: value} for value in cells[0]]
-        else:
-            combo_queries += [{**dict(zip(group, combo_values, strict=True)), **set_flags}
-                              for combo_values in zip(*cells, strict=True)]
+        combo_group.append(np.full(len(first), len(group_cells), dtype=np.int64))
+        combo_index.append(np.arange(len(first), dtype=np.int64))
+        group_cells.append(cells)
+        groups.append(group)
+        combos += len(first)
     starts = np.concatenate(first_rows) if first_rows else np.empty(0, dtype=np.int64)
     order = np.argsort(starts, kind="stable")
-    ordered = [combo_queries[number] for number in order.tolist()]
-    # dedupe_key(spec, query), with the flags (the same on every query) spelled once
+    every = Queries(groups, _joined(combo_group)[order], _joined(combo_index)[order],
+                    group_cells, set_flags)
+    # dedupe_key(spec, query), with the flags (the same on every query) spelled once;
+    # each query's dict is made for its key and dropped
     name, identity = spec.name, spec.identity
     flags = flags_key(spec, set_flags)
-    combo_keys = [f"{name}|{identity(query)}{flags}" for query in ordered]
+    combo_keys = [f"{name}|{identity(query)}{flags}" for query in every]
     by_key: dict[str, int] = {}
     positions = [by_key.setdefault(key, len(by_key)) for key in combo_keys]
     ordered_positions = np.asarray(positions, dtype=np.int64)
     # each key's first combination, in order: where the running maximum grows
     grows = np.diff(np.maximum.accumulate(ordered_positions), prepend=-1) > 0 \
         if len(positions) else np.zeros(0, dtype=bool)
-    firsts = np.flatnonzero(grows).tolist()
-    queries: list[Query] = [ordered[i] for i in firsts]
+    firsts = np.flatnonzero(grows)
+    queries = Queries(groups, every._group_of[firsts], every._index[firsts], group_cells,
+                      set_flags)
     keys: list[str] = list(by_key)
-    position_of = np.empty(len(combo_queries), dtype=np.int64)
+    position_of = np.empty(combos, dtype=np.int64)
     position_of[order] = ordered_positions
     row_query = np.full(len(choice), -1, dtype=np.int64)
     for rows, combo in combo_rows:
@@ -247,6 +305,10 @@ def _dedupe(
     return queries, keys, row_query
 
 
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
 
 def _memo(fn: Callable[[str], str]) -> Callable[[str], str]:
