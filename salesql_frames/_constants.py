@@ -105,6 +105,9 @@ CHUNK_ROWS: Final = 16_384
 #: A LazyFrame run reads its stored answers from the store and flattens them this many
 #: queries at a time, so only one chunk of records is in memory at once.
 LAZY_CHUNK_QUERIES: Final = CHUNK_ROWS
+#: A LazyFrame's first rows checked, before sending, for earlier result columns whose
+#: values cannot be kept (a top-up over a column of the user's own with a result's name).
+LAZY_CHECK_ROWS: Final = 10_000
 #: Rows per batch a LazyFrame's results are attached to (polars may ask for another size).
 LAZY_BATCH_ROWS: Final = 20_000
 #: A result text column is dictionary-encoded in a LazyFrame's compact result table

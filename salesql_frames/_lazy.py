@@ -13,8 +13,11 @@ rows.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
-from collections.abc import Iterator, Mapping, Sequence
+import signal
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,11 +123,13 @@ def run_lazy(
             "collect the frame first (lf.collect().salesql...)"
         )
     distinct, columns, keys = _distinct(frame, spec, explicit, only_missing)
-    adapted = PolarsFrame(distinct)
-    plan = build_plan(adapted, spec, columns, only_missing=only_missing, flags=flags)
-    output.check(spec, adapted)
+    plan = build_plan(PolarsFrame(distinct), spec, columns, only_missing=only_missing,
+                      flags=flags)
+    # Earlier result columns (a top-up) are checked on the first rows, before sending;
+    # a later row whose earlier value cannot be kept gets the new one.
+    output.check(spec, PolarsFrame(collect_streaming(frame.head(C.LAZY_CHECK_ROWS))))
     finder = _Finder.of(distinct, keys)
-    del adapted, distinct  # the combinations are found again by their hashes
+    del distinct  # the combinations are found again by their hashes
     release_memory()
     with session(options) as current:
         outcomes = send(
@@ -133,9 +138,40 @@ def run_lazy(
             warn=not options.strict, max_age=options.max_age_seconds, read_stored=False,
         )
         current.outlive(outcomes.abandoned)
-        answers = _flattened(plan, outcomes, current, output, progress=options.progress)
-    results = _Results.of(plan, outcomes, answers, finder, output)
-    return finish(results.attached(frame), plan, outcomes, options)
+        with _held_interrupt() as pressed:  # every answer that arrived comes back
+            answers = _flattened(plan, outcomes, current, output, pressed,
+                                 progress=options.progress)
+            lazy = _Results.of(plan, outcomes, answers, finder, output).attached(frame)
+        if pressed():  # after the last chunk: the frame is whole, and the run interrupted
+            outcomes.interrupted = True
+    return finish(lazy, plan, outcomes, options)
+
+
+@contextlib.contextmanager
+def _held_interrupt() -> Iterator[Callable[[], bool]]:
+    """Ctrl-C held while the answers are read: it says whether one came, when asked.
+
+    Reading and flattening the stored answers, joining their columns and making the
+    returned LazyFrame must not be cut off midway, or every answer (paid for, and with
+    ``cache=False`` nowhere else) would be lost: a Ctrl-C in that stretch stops the
+    reading at the next chunk instead, and the run raises `RunInterrupted` with what it
+    has. Only in the main thread with Python's own handler; elsewhere a Ctrl-C raises
+    where it lands (`_Flattener.add` still catches it there).
+    """
+    pressed = [False]
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield lambda: False
+        return
+
+    def hold(signum: int, frame: object) -> None:
+        pressed[0] = True
+
+    previous = signal.signal(signal.SIGINT, hold)
+    try:
+        yield lambda: pressed[0]
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @dataclass(frozen=True)
@@ -187,15 +223,17 @@ def _hashes(frame: Any, keys: list[str], seed: int) -> np.ndarray:
     return np.asarray(hashed.to_numpy(), dtype=np.uint64)
 
 
-def _flattened(plan: Plan, outcomes: Outcomes, current: Any, output: OutputOptions, *,
-               progress: bool = True) -> pa.Table:
+def _flattened(plan: Plan, outcomes: Outcomes, current: Any, output: OutputOptions,
+               pressed: Callable[[], bool], *, progress: bool = True) -> pa.Table:
     """Every query's wide result columns, one compact single-chunk table.
 
     Queries are read (their `UNREAD` stored answers) and flattened a chunk at a time, and
     each chunk's records are dropped once flattened (the items become `UNREAD` again),
-    so one chunk of records is in memory at a time. A Ctrl-C here ends the reading: from
-    then on the store's answers are ``skipped`` (they stay in the store for the next
-    run), and those of this run's requests, in memory, are kept.
+    so one chunk of records is in memory at a time. The stored answers are read even
+    after a Ctrl-C while sending (as the eager path has them); a Ctrl-C here
+    (``pressed``) ends the reading: from then on the store's answers are ``skipped``
+    (they stay in the store for the next run), and those of this run's requests, in
+    memory, are kept.
     """
     total = len(outcomes.items)
     flattener = _Flattener(plan, outcomes, current.store, current.client.account, output)
@@ -204,6 +242,8 @@ def _flattened(plan: Plan, outcomes: Outcomes, current: Any, output: OutputOptio
                   enabled=progress and total > C.LAZY_CHUNK_QUERIES) as bar:
         for start in range(0, max(total, 1), C.LAZY_CHUNK_QUERIES):
             stop = min(start + C.LAZY_CHUNK_QUERIES, total)
+            if pressed():
+                flattener.stop()
             flattener.add(start, stop)
             bar.advance(stop - start, found=outcomes.status[start:stop].count(C.STATUS_FOUND))
     return _joined_parts(flattener.parts)
@@ -220,16 +260,23 @@ class _Flattener:
     output: OutputOptions
     parts: dict[str, list[pa.Array]] = field(default_factory=dict)
     encoded: dict[str, bool] = field(default_factory=dict)
+    #: False after a Ctrl-C while reading: the store's answers are skipped from then on.
+    reading: bool = True
+
+    def stop(self) -> None:
+        """Ctrl-C: read no more stored answers; the run ends interrupted."""
+        self.reading = False
+        self.outcomes.interrupted = True
 
     def add(self, start: int, stop: int) -> None:
         """Read and flatten queries ``start:stop`` (an empty range gives the columns)."""
         outcomes, chunk = self.outcomes, None
         try:
-            if not outcomes.interrupted:
+            if self.reading:
                 read_unread(self.plan, outcomes, self.store, self.account, start, stop)
                 chunk = self.wide(start, stop)
         except KeyboardInterrupt:
-            outcomes.interrupted = True
+            self.stop()
         if chunk is None:  # interrupted: the answers of this run only, not the store's
             _skip_stored(outcomes, start, stop)
             chunk = self.wide(start, stop)

@@ -69,6 +69,7 @@ class Outcomes:
         items: Per query: the record when found (a `RawRecord` or `StoredRow` from the
             store, decoded when it is flattened; `UNREAD` when sent with
             ``read_stored=False``, until `read_unread`), else None.
+        looked_up_at: When the store was looked up (seconds since the epoch, its clock).
         status: Per query: found / not_found / error / skipped.
         error: Per query: why it is an error or was skipped, else None.
         cached: Queries answered from the result store.
@@ -98,6 +99,8 @@ class Outcomes:
     stop_warning: type[Warning] = RunStoppedWarning
     interrupted: bool = False
     abandoned: list[Future[list[Record]]] = field(default_factory=list)
+    #: When the store was looked up (its clock), for `read_unread`; None before.
+    looked_up_at: float | None = None
 
     @classmethod
     def empty(cls, size: int) -> Outcomes:
@@ -164,29 +167,40 @@ def read_unread(
 ) -> None:
     """Read the `UNREAD` answers of queries ``start:stop`` from the store, in place.
 
-    An answer that is gone meanwhile (another process cleared the store), or that the
-    store cannot give, makes its query an ``error`` that says so: nothing is sent for
-    it now, and a run again looks it up afresh.
+    Freshness is judged as of the run's look-up (an answer that was fresh then is read,
+    however long the sending took). An answer that is gone meanwhile (another process
+    cleared the store), or that the store cannot give (a damaged one: the others of the
+    chunk are read one by one), makes its query an ``error`` that says so: nothing is
+    sent for it now, and a run again looks it up afresh.
     """
     positions = [j for j in range(start, stop) if outcomes.items[j] is UNREAD]
-    if not positions:
+    if not positions or store is None:  # only a look-up in a store leaves answers unread
         return
     keys = [f"{account}|{plan.keys[j]}" for j in positions]
-    reason = ("its stored answer was gone when it was read (the store was cleared "
-              "meanwhile?): run again to look it up")
-    stored: dict[str, Stored] = {}
+    gone = ("its stored answer was gone when it was read (the store was cleared "
+            "meanwhile?): run again to look it up")
+    reasons: dict[str, str] = {}
+
+    def read(some: list[str]) -> dict[str, Stored]:
+        return store.look_up(some, raw=True, codec=plan.spec.codec,
+                             as_of=outcomes.looked_up_at)
+
     try:
-        if store is not None:  # it is: only a look-up in a store leaves answers unread
-            stored = store.look_up(keys, raw=True, codec=plan.spec.codec)
-    except StoreError as exc:
-        reason = f"its stored answer could not be read ({exc}): run again"
+        stored = read(keys)
+    except StoreError:  # one damaged answer fails its look-up: find which, one by one
+        stored = {}
+        for key in keys:
+            try:
+                stored.update(read([key]))
+            except StoreError as exc:
+                reasons[key] = f"its stored answer could not be read ({exc})"
     for j, key in zip(positions, keys, strict=True):
         one = stored.get(key)
         if one is not None and one.record is not None:
             outcomes.items[j] = one.record
             outcomes.fetched_at[j] = one.fetched_at
         else:
-            outcomes.record(j, None, C.STATUS_ERROR, reason)
+            outcomes.record(j, None, C.STATUS_ERROR, reasons.get(key, gone))
 
 
 def wall_clock(store: ResultStore | None) -> Callable[[], float]:
@@ -491,6 +505,7 @@ class _Run:
         self.stop(reason, [*batch, *self.unsent()], category)
 
     def run(self, concurrency: int) -> Outcomes:
+        self.outcomes.looked_up_at = self.now()
         stored = {position: one for position, one in
                   look_up(self.plan, self.store, self.account, max_age=self.max_age,
                           records=self.read_stored).items()

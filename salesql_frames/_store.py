@@ -293,7 +293,7 @@ class ResultStore:
 
     def look_up(
         self, keys: Sequence[str], *, max_age: float | None = None, raw: bool = False,
-        codec: Codec | None = None, records: bool = True,
+        codec: Codec | None = None, records: bool = True, as_of: float | None = None,
     ) -> dict[str, Stored]:
         """Every stored answer for ``keys``, fresh or not, with when it was fetched.
 
@@ -303,14 +303,16 @@ class ResultStore:
         ``raw`` and the kind's ``codec`` too, answers stored with their columnar form
         (`put_many` with the codec) are `StoredRow` rows of it instead, and the others
         `RawRecord`. With ``records=False`` no record is read: a fresh found answer's
-        record is `UNREAD` (read it later with another look-up).
+        record is `UNREAD` (read it later with another look-up, ``as_of`` the first, so
+        an answer that was fresh then still is). ``as_of``: the time (seconds since the
+        epoch) freshness is judged at; the store's clock's now by default.
 
         Raises:
             StoreError: The file cannot be read (``operation="read"``).
         """
         with self._using("read") as connection, paused_gc():
-            return self._stored(connection, keys, self._now(), max_age, raw=raw,
-                                codec=codec, records=records)
+            return self._stored(connection, keys, self._now() if as_of is None else as_of,
+                                max_age, raw=raw, codec=codec, records=records)
 
     def put_many(
         self, account: str, kind: str, answers: Iterable[tuple[str, Record | None]],

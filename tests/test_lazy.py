@@ -7,7 +7,12 @@ the eager polars path on the same data, with what the sandbox counted.
 
 from __future__ import annotations
 
+import os
 import random
+import signal
+import sqlite3
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -267,15 +272,22 @@ def test_lazy_rows_the_plan_never_saw_are_errors_not_guesses(
     assert out["salesql_full_name"][3] is not None
 
 
+def _stored_people(client: Client, urls: list[str], path: Path,
+                   **store: Any) -> dict[str, list[str]]:
+    """A frame's data whose people are all in the store at ``path`` (an eager run)."""
+    data = {"Person Linkedin Url": urls}
+    with ResultStore(path, **store) as kept:
+        pl.DataFrame(data).salesql.enrich_persons(client=client, cache=kept, progress=False)
+    return data
+
+
 def test_lazy_stored_answer_gone_before_it_is_read_is_an_error(
     sb: sandbox.Sandbox, client: Client, person_urls: Callable[..., list[str]],
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Another process clears the store between the look-up and the chunked read."""
     path = tmp_path / "store.sqlite"
-    data = {"Person Linkedin Url": person_urls(10, found=True)}
-    with ResultStore(path) as store:
-        pl.DataFrame(data).salesql.enrich_persons(client=client, cache=store, progress=False)
+    data = _stored_people(client, person_urls(10, found=True), path)
     real_read = salesql_frames._lazy.read_unread
 
     def cleared_first(*args: Any) -> None:
@@ -296,9 +308,7 @@ def test_lazy_ctrl_c_while_reading_keeps_what_was_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     path = tmp_path / "store.sqlite"
-    data = {"Person Linkedin Url": person_urls(10, found=True)}
-    with ResultStore(path) as store:
-        pl.DataFrame(data).salesql.enrich_persons(client=client, cache=store, progress=False)
+    data = _stored_people(client, person_urls(10, found=True), path)
     monkeypatch.setattr(C, "LAZY_CHUNK_QUERIES", 4)
     real_read = salesql_frames._lazy.read_unread
     calls: list[int] = []
@@ -318,3 +328,127 @@ def test_lazy_ctrl_c_while_reading_keeps_what_was_read(
     assert "kept in the result store" in partial["salesql_error"][9]
     assert partial["salesql_full_name"][:4].null_count() == 0
     assert sb.counters.searches == 10
+
+
+def test_lazy_real_ctrl_c_while_reading_stops_at_the_next_chunk(
+    sb: sandbox.Sandbox, client: Client, person_urls: Callable[..., list[str]],
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A real SIGINT is held while a chunk is read: that chunk is kept, the next skipped."""
+    path = tmp_path / "store.sqlite"
+    data = _stored_people(client, person_urls(10, found=True), path)
+    monkeypatch.setattr(C, "LAZY_CHUNK_QUERIES", 4)
+    real_read = salesql_frames._lazy.read_unread
+    calls: list[int] = []
+
+    def pressed_on_second(*args: Any) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGINT)  # lands in the middle of the chunk
+        real_read(*args)
+
+    monkeypatch.setattr(salesql_frames._lazy, "read_unread", pressed_on_second)
+    with pytest.raises(salesql_frames.RunInterrupted) as caught:
+        pl.LazyFrame(data).salesql.enrich_persons(client=client, cache=path, progress=False)
+    assert len(calls) == 2
+    statuses = caught.value.partial.collect()["salesql_status"].to_list()
+    assert statuses == ["found"] * 8 + ["skipped"] * 2
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+
+
+def test_lazy_real_ctrl_c_after_the_last_chunk_loses_nothing(
+    sb: sandbox.Sandbox, client: Client, person_urls: Callable[..., list[str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """cache=False: the answers are nowhere else, so a Ctrl-C while they are joined
+    must not drop them (they were paid for)."""
+    real_joined = salesql_frames._lazy._joined_parts
+
+    def pressed_while_joining(parts: Any) -> Any:
+        os.kill(os.getpid(), signal.SIGINT)
+        return real_joined(parts)
+
+    monkeypatch.setattr(salesql_frames._lazy, "_joined_parts", pressed_while_joining)
+    data = {"Person Linkedin Url": person_urls(10, found=True)}
+    with pytest.raises(salesql_frames.RunInterrupted) as caught:
+        pl.LazyFrame(data).salesql.enrich_persons(client=client, cache=False, progress=False)
+    assert sb.counters.searches == 10
+    partial = caught.value.partial.collect()
+    assert partial["salesql_status"].to_list() == ["found"] * 10
+    assert partial["salesql_full_name"].null_count() == 0
+
+
+def test_lazy_ctrl_c_while_sending_still_gives_the_stored_answers(
+    sb: sandbox.Sandbox, client: Client, person_urls: Callable[..., list[str]],
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "store.sqlite"
+    stored = _stored_people(client, person_urls(10, found=True), path)
+    data = {"Person Linkedin Url": stored["Person Linkedin Url"]
+            + person_urls(3, found=True, start=700)}
+    sb.faults.add("stall", endpoint="persons_bulk", seconds=6.0)
+
+    def press_stop() -> None:
+        deadline = time.monotonic() + 20
+        while sb.counters.faults_served["stall"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=press_stop, daemon=True).start()
+    with pytest.raises(salesql_frames.RunInterrupted) as caught:
+        pl.LazyFrame(data).salesql.enrich_persons(client=client, cache=path, progress=False)
+    statuses = caught.value.partial.collect()["salesql_status"].to_list()
+    assert statuses == ["found"] * 10 + ["skipped"] * 3  # as the eager path gives them
+
+
+def test_lazy_one_damaged_stored_answer_is_one_error(
+    sb: sandbox.Sandbox, client: Client, person_urls: Callable[..., list[str]],
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "store.sqlite"
+    data = _stored_people(client, person_urls(10, found=True), path)
+    with sqlite3.connect(path) as raw:  # the JSON of one answer damaged, no columnar copy
+        raw.execute("DELETE FROM columnar")
+        key = raw.execute("SELECT key FROM results ORDER BY key LIMIT 1").fetchone()[0]
+        raw.execute("UPDATE results SET item = '{broken' WHERE key = ?", (key,))
+    raw.close()
+    with pytest.raises(salesql_frames.StoreError):  # eager: before anything is sent
+        pl.DataFrame(data).salesql.enrich_persons(client=client, cache=path, progress=False)
+    out = pl.LazyFrame(data).salesql.enrich_persons(client=client, cache=path,
+                                                    progress=False).collect()
+    assert sb.counters.searches == 10  # nothing sent again
+    assert sorted(out["salesql_status"].to_list()) == ["error"] + ["found"] * 9
+    assert out.filter(pl.col("salesql_status") == "error")["salesql_error"][0].startswith(
+        "its stored answer could not be read")
+
+
+def test_lazy_answer_fresh_at_the_look_up_is_read_however_long_sending_took(
+    sb: sandbox.Sandbox, client: Client, person_urls: Callable[..., list[str]],
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [1_000_000.0]
+    path = tmp_path / "store.sqlite"
+    data = _stored_people(client, person_urls(10, found=True), path, found_ttl=100.0,
+                          now=lambda: now[0])
+    real_read = salesql_frames._lazy.read_unread
+
+    def an_hour_later(*args: Any) -> None:
+        now[0] += 3600.0  # the sending took an hour: every answer is stale by now
+        real_read(*args)
+
+    monkeypatch.setattr(salesql_frames._lazy, "read_unread", an_hour_later)
+    now[0] += 95.0  # fresh at the look-up, with 5 s left
+    with ResultStore(path, found_ttl=100.0, now=lambda: now[0]) as store:
+        out = pl.LazyFrame(data).salesql.enrich_persons(client=client, cache=store,
+                                                        progress=False).collect()
+    assert out["salesql_status"].to_list() == ["found"] * 10
+    assert sb.counters.searches == 10
+
+
+def test_lazy_top_up_over_a_column_of_ones_own_raises_before_sending(
+    sb: sandbox.Sandbox, client: Client, person_urls: Callable[..., list[str]],
+) -> None:
+    data = {"Person Linkedin Url": person_urls(3), "salesql_fetched_at": ["not a time"] * 3}
+    with pytest.raises(InvalidArgumentError, match="salesql_fetched_at"):
+        pl.LazyFrame(data).salesql.enrich_persons(client=client, cache=False, progress=False)
+    assert sb.counters.searches == 0
