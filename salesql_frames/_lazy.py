@@ -102,8 +102,10 @@ def enrich_lazy(
     Raises:
         InvalidArgumentError: ``how="long"`` (collect the frame first for long output).
     """
-    return run_lazy(frame, spec, explicit, only_missing=only_missing, flags=flags,
+    lazy = run_lazy(frame, spec, explicit, only_missing=only_missing, flags=flags,
                     output=output, options=options).frame
+    release_memory()  # the plan and the outcomes are gone: the rows need neither
+    return lazy
 
 
 def run_lazy(

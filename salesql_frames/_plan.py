@@ -39,7 +39,8 @@ class Plan:
         spec: The kind of lookup (persons or organizations).
         mapping: API parameter -> input column.
         rows: Rows in the input.
-        queries: The unique canonical queries to send, in first-seen order.
+        query_table: The unique canonical queries to send, in first-seen order, kept as
+            columns (`queries` is them as a list, `query` one of them).
         keys: The dedupe key of each query.
         row_query: Per row, the position of its query in ``queries``, or -1.
         row_status: Per row, a status decided locally (``invalid_input``/``skipped``),
@@ -53,12 +54,21 @@ class Plan:
     spec: KindSpec = field(repr=False)
     mapping: dict[str, str]
     rows: int
-    queries: Sequence[Query] = field(repr=False)
+    query_table: Queries = field(repr=False)
     keys: list[str] = field(repr=False)
     row_query: np.ndarray = field(repr=False)
     row_status: list[str | None] = field(repr=False)
     row_error: list[str | None] = field(repr=False)
     remarks: tuple[str, ...] = ()
+
+    @functools.cached_property
+    def queries(self) -> list[Query]:
+        """The unique canonical queries to send, in first-seen order (made when first read)."""
+        return list(self.query_table)
+
+    def query(self, position: int) -> Query:
+        """The unique query at ``position`` (as `queries` has it, without the whole list)."""
+        return self.query_table[position]
 
     @property
     def kind(self) -> str:
@@ -83,7 +93,7 @@ class Plan:
     @property
     def unique_queries(self) -> int:
         """Distinct canonical queries: what is sent, at most once each."""
-        return len(self.queries)
+        return len(self.query_table)
 
     def __repr__(self) -> str:
         lines = [
@@ -235,8 +245,8 @@ class Queries(Sequence[Query]):
 
     __hash__ = None  # type: ignore[assignment]  # mutable-like, as a list
 
-    def __repr__(self) -> str:
-        return f"Queries({list(self[:3])!r}{' ...' if len(self) > 3 else ''}, {len(self):,})"
+    def __repr__(self) -> str:  # as the list it stands for (and was before)
+        return repr(list(self))
 
 
 def _dedupe(

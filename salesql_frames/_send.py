@@ -153,7 +153,7 @@ def look_up(
 
     With ``records=False`` found answers are `UNREAD` (see `read_unread`).
     """
-    if store is None or account is None or not plan.queries:
+    if store is None or account is None or not plan.unique_queries:
         return {}
     keys = store_keys(plan, account)
     stored = store.look_up(keys, max_age=max_age, raw=True, codec=plan.spec.codec,
@@ -309,7 +309,7 @@ class _Run:
 
     def work(self, batch: _Batch) -> list[Record]:
         """Send one batch and store its answers before returning (worker thread)."""
-        queries = [self.plan.queries[j] for j in batch.positions]
+        queries = [self.plan.query(j) for j in batch.positions]
         if batch.delay:
             self.client.clock.sleep(batch.delay)
         answers = send_batch(self.client, self.plan.spec, queries, resend_unknown=False)
