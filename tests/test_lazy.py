@@ -452,3 +452,27 @@ def test_lazy_top_up_over_a_column_of_ones_own_raises_before_sending(
     with pytest.raises(InvalidArgumentError, match="salesql_fetched_at"):
         pl.LazyFrame(data).salesql.enrich_persons(client=client, cache=False, progress=False)
     assert sb.counters.searches == 0
+
+
+def test_lazy_combinations_whose_hashes_collide_get_another_seed(
+    sb: sandbox.Sandbox, client: Client, person_urls: Callable[..., list[str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Under seed 0 every combination hashes alike (forced): rows must still get their own."""
+    real_hashes = salesql_frames._lazy._hashes
+    seeds: list[int] = []
+
+    def colliding(frame: Any, keys: list[str], seed: int) -> Any:
+        seeds.append(seed)
+        hashes = real_hashes(frame, keys, seed)
+        return hashes * 0 if seed == 0 else hashes
+
+    monkeypatch.setattr(salesql_frames._lazy, "_hashes", colliding)
+    data = _people(person_urls(12, found=True), 80, seed=6)
+    lazy = pl.LazyFrame(data).salesql.enrich_persons(client=client, cache=False,
+                                                     progress=False).collect()
+    eager = pl.DataFrame(data).salesql.enrich_persons(client=client, cache=False,
+                                                      progress=False)
+    assert seeds[:2] == [0, 1]  # seed 0 refused for the combinations, seed 1 taken
+    assert set(seeds[2:]) == {1}  # and every batch of rows hashed with it
+    assert_same_results(lazy, eager)
