@@ -9,7 +9,7 @@ status (``invalid_input`` with the reason, or ``skipped``) here.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, overload
 
@@ -237,6 +237,15 @@ class Queries(Sequence[Query]):
         if self._flags:
             query.update(self._flags)
         return query
+
+    def __iter__(self) -> Iterator[Query]:  # the dicts in order, without __getitem__'s checks
+        groups, cells, flags = self._groups, self._cells, self._flags
+        for group, at in zip(self._group_of.tolist(), self._index.tolist(), strict=True):
+            query: Query = {name: column[at]
+                            for name, column in zip(groups[group], cells[group], strict=True)}
+            if flags:
+                query.update(flags)
+            yield query
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence) or isinstance(other, str):
