@@ -14,7 +14,11 @@ from __future__ import annotations
 import asyncio
 import inspect
 import math
+import os
 import pickle
+import signal
+import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -46,6 +50,18 @@ CREATE TABLE results (key TEXT PRIMARY KEY, account TEXT NOT NULL,
     stored_at REAL NOT NULL) WITHOUT ROWID;
 CREATE INDEX results_stored_at ON results (stored_at);
 """
+
+def press_ctrl_c_once_stalled(sb: sandbox.Sandbox, *, within: float = 20.0) -> None:
+    """In a thread: send this process a real SIGINT once ``sb`` has served a ``stall``."""
+
+    def press() -> None:
+        deadline = time.monotonic() + within
+        while sb.counters.faults_served["stall"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=press, daemon=True).start()
+
 
 @pytest.fixture(autouse=True)
 def _no_ambient_config(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory):

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from salesql_frames import sandbox
+from tests.conftest import press_ctrl_c_once_stalled
 
 #: Seconds from SIGINT to exit that count as "within seconds" (about 2.5 s here).
 EXIT_WITHIN = 8.0
@@ -120,8 +121,6 @@ def test_ctrl_c_in_the_cli_writes_the_partial_output_and_says_so(
 
 
 def test_an_answer_arriving_after_the_interrupt_is_still_stored(tmp_path: Path) -> None:
-    import threading
-
     import pandas as pd
 
     import salesql_frames as sf
@@ -132,14 +131,7 @@ def test_an_answer_arriving_after_the_interrupt_is_still_stored(tmp_path: Path) 
         # Well past the grace, so a loaded machine that handles the signal late still sees it
         # while the answer is outstanding.
         sb.faults.add("stall", endpoint="persons_bulk", seconds=6.0)
-
-        def press_stop() -> None:
-            deadline = time.monotonic() + 20
-            while sb.counters.faults_served["stall"] == 0 and time.monotonic() < deadline:
-                time.sleep(0.01)
-            os.kill(os.getpid(), signal.SIGINT)
-
-        threading.Thread(target=press_stop, daemon=True).start()
+        press_ctrl_c_once_stalled(sb)
         with pytest.raises(sf.RunInterrupted) as stop:
             frame.salesql.enrich_persons(client=client, cache=store, progress=False)
         assert set(stop.value.partial["salesql_status"]) == {"skipped"}

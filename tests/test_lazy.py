@@ -11,8 +11,6 @@ import os
 import random
 import signal
 import sqlite3
-import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ import salesql_frames._lazy
 from salesql_frames import Client, InvalidArgumentError, ResultStore, sandbox
 from salesql_frames import _constants as C
 from salesql_frames._lazy import collect_streaming
+from tests.conftest import press_ctrl_c_once_stalled
 
 
 def _people(urls: list[str], rows: int, seed: int = 1) -> dict[str, list[Any]]:
@@ -303,56 +302,37 @@ def test_lazy_stored_answer_gone_before_it_is_read_is_an_error(
     assert out["salesql_error"][0].startswith("its stored answer was gone when it was read")
 
 
+@pytest.mark.parametrize(("press", "kept"), [("raised", 4), ("signal", 8)])
 def test_lazy_ctrl_c_while_reading_keeps_what_was_read(
     sb: sandbox.Sandbox, client: Client, person_urls: Callable[..., list[str]],
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, press: str, kept: int,
 ) -> None:
+    """Ctrl-C while the second chunk of 4 is read. A real SIGINT (main thread, Python's
+    handler) is held until the chunk is done; a KeyboardInterrupt where it lands (an
+    application's own handler) loses that chunk's reading. Later chunks are skipped."""
     path = tmp_path / "store.sqlite"
     data = _stored_people(client, person_urls(10, found=True), path)
     monkeypatch.setattr(C, "LAZY_CHUNK_QUERIES", 4)
     real_read = salesql_frames._lazy.read_unread
     calls: list[int] = []
 
-    def interrupted_second(*args: Any) -> None:
+    def ctrl_c_on_second(*args: Any) -> None:
         calls.append(1)
+        if len(calls) == 2 and press == "signal":
+            os.kill(os.getpid(), signal.SIGINT)  # lands in the middle of the chunk
         real_read(*args)
-        if len(calls) == 2:  # read, and Ctrl-C before it is flattened
+        if len(calls) == 2 and press == "raised":  # read, not yet flattened
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(salesql_frames._lazy, "read_unread", interrupted_second)
+    monkeypatch.setattr(salesql_frames._lazy, "read_unread", ctrl_c_on_second)
     with pytest.raises(salesql_frames.RunInterrupted) as caught:
         pl.LazyFrame(data).salesql.enrich_persons(client=client, cache=path, progress=False)
     assert len(calls) == 2  # no read after Ctrl-C
     partial = caught.value.partial.collect()
-    assert partial["salesql_status"].to_list() == ["found"] * 4 + ["skipped"] * 6
+    assert partial["salesql_status"].to_list() == ["found"] * kept + ["skipped"] * (10 - kept)
     assert "kept in the result store" in partial["salesql_error"][9]
-    assert partial["salesql_full_name"][:4].null_count() == 0
+    assert partial["salesql_full_name"][:kept].null_count() == 0
     assert sb.counters.searches == 10
-
-
-def test_lazy_real_ctrl_c_while_reading_stops_at_the_next_chunk(
-    sb: sandbox.Sandbox, client: Client, person_urls: Callable[..., list[str]],
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """A real SIGINT is held while a chunk is read: that chunk is kept, the next skipped."""
-    path = tmp_path / "store.sqlite"
-    data = _stored_people(client, person_urls(10, found=True), path)
-    monkeypatch.setattr(C, "LAZY_CHUNK_QUERIES", 4)
-    real_read = salesql_frames._lazy.read_unread
-    calls: list[int] = []
-
-    def pressed_on_second(*args: Any) -> None:
-        calls.append(1)
-        if len(calls) == 2:
-            os.kill(os.getpid(), signal.SIGINT)  # lands in the middle of the chunk
-        real_read(*args)
-
-    monkeypatch.setattr(salesql_frames._lazy, "read_unread", pressed_on_second)
-    with pytest.raises(salesql_frames.RunInterrupted) as caught:
-        pl.LazyFrame(data).salesql.enrich_persons(client=client, cache=path, progress=False)
-    assert len(calls) == 2
-    statuses = caught.value.partial.collect()["salesql_status"].to_list()
-    assert statuses == ["found"] * 8 + ["skipped"] * 2
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
 
 
@@ -387,14 +367,7 @@ def test_lazy_ctrl_c_while_sending_still_gives_the_stored_answers(
     data = {"Person Linkedin Url": stored["Person Linkedin Url"]
             + person_urls(3, found=True, start=700)}
     sb.faults.add("stall", endpoint="persons_bulk", seconds=6.0)
-
-    def press_stop() -> None:
-        deadline = time.monotonic() + 20
-        while sb.counters.faults_served["stall"] == 0 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        os.kill(os.getpid(), signal.SIGINT)
-
-    threading.Thread(target=press_stop, daemon=True).start()
+    press_ctrl_c_once_stalled(sb)
     with pytest.raises(salesql_frames.RunInterrupted) as caught:
         pl.LazyFrame(data).salesql.enrich_persons(client=client, cache=path, progress=False)
     statuses = caught.value.partial.collect()["salesql_status"].to_list()
