@@ -230,22 +230,24 @@ class Queries(Sequence[Query]):
     def __getitem__(self, position: int | slice) -> Query | list[Query]:
         if isinstance(position, slice):
             return [self[i] for i in range(*position.indices(len(self)))]
-        group = int(self._group_of[position])
-        at, cells = int(self._index[position]), self._cells[group]
-        query: Query = {name: column[at]
-                        for name, column in zip(self._groups[group], cells, strict=True)}
+        return self._made(int(self._group_of[position]), int(self._index[position]))
+
+    def __iter__(self) -> Iterator[Query]:  # the dicts in order, without __getitem__'s checks
+        for group, at in zip(self._group_of.tolist(), self._index.tolist(), strict=True):
+            yield self._made(group, at)
+
+    def take(self, positions: np.ndarray) -> Queries:
+        """The queries at ``positions``, in that order (sharing the values)."""
+        return Queries(self._groups, self._group_of[positions], self._index[positions],
+                       self._cells, self._flags)
+
+    def _made(self, group: int, at: int) -> Query:
+        """The dict of combination ``at`` of group ``group``, with the flags."""
+        query: Query = {name: column[at] for name, column
+                        in zip(self._groups[group], self._cells[group], strict=True)}
         if self._flags:
             query.update(self._flags)
         return query
-
-    def __iter__(self) -> Iterator[Query]:  # the dicts in order, without __getitem__'s checks
-        groups, cells, flags = self._groups, self._cells, self._flags
-        for group, at in zip(self._group_of.tolist(), self._index.tolist(), strict=True):
-            query: Query = {name: column[at]
-                            for name, column in zip(groups[group], cells[group], strict=True)}
-            if flags:
-                query.update(flags)
-            yield query
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence) or isinstance(other, str):
@@ -299,8 +301,8 @@ def _dedupe(
         combos += len(first)
     starts = np.concatenate(first_rows) if first_rows else np.empty(0, dtype=np.int64)
     order = np.argsort(starts, kind="stable")
-    every = Queries(groups, _joined(combo_group)[order], _joined(combo_index)[order],
-                    group_cells, set_flags)
+    every = Queries(groups, _joined(combo_group), _joined(combo_index), group_cells,
+                    set_flags).take(order)
     # dedupe_key(spec, query), with the flags (the same on every query) spelled once;
     # each query's dict is made for its key and dropped
     name, identity = spec.name, spec.identity
@@ -313,8 +315,7 @@ def _dedupe(
     grows = np.diff(np.maximum.accumulate(ordered_positions), prepend=-1) > 0 \
         if len(positions) else np.zeros(0, dtype=bool)
     firsts = np.flatnonzero(grows)
-    queries = Queries(groups, every._group_of[firsts], every._index[firsts], group_cells,
-                      set_flags)
+    queries = every.take(firsts)
     keys: list[str] = list(by_key)
     position_of = np.empty(combos, dtype=np.int64)
     position_of[order] = ordered_positions

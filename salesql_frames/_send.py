@@ -22,7 +22,7 @@ import threading
 import time
 import warnings
 from collections import Counter, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 
@@ -69,7 +69,6 @@ class Outcomes:
         items: Per query: the record when found (a `RawRecord` or `StoredRow` from the
             store, decoded when it is flattened; `UNREAD` when sent with
             ``read_stored=False``, until `read_unread`), else None.
-        looked_up_at: When the store was looked up (seconds since the epoch, its clock).
         status: Per query: found / not_found / error / skipped.
         error: Per query: why it is an error or was skipped, else None.
         cached: Queries answered from the result store.
@@ -85,6 +84,7 @@ class Outcomes:
         interrupted: The run ended on Ctrl-C.
         abandoned: Batches still in flight when the run ended: their workers store the
             answer if it arrives, so the store and the client must outlive them.
+        looked_up_at: When the store was looked up (seconds since the epoch, its clock).
     """
 
     items: list[Item | Unread | None]
@@ -140,9 +140,14 @@ def classify(item: Record) -> tuple[str, str | None]:
     return C.STATUS_ERROR, text
 
 
-def store_keys(plan: Plan, account: str | None) -> list[str]:
-    """The result-store key of each unique query: account + kind + canonical query + flags."""
-    return [f"{account}|{key}" for key in plan.keys]
+def store_keys(plan: Plan, account: str | None, positions: Iterable[int] | None = None,
+               ) -> list[str]:
+    """The result-store key of each unique query (or of those at ``positions``).
+
+    A key is account + kind + canonical query + flags.
+    """
+    keys = plan.keys if positions is None else [plan.keys[j] for j in positions]
+    return [f"{account}|{key}" for key in keys]
 
 
 def look_up(
@@ -176,7 +181,7 @@ def read_unread(
     positions = [j for j in range(start, stop) if outcomes.items[j] is UNREAD]
     if not positions or store is None:  # only a look-up in a store leaves answers unread
         return
-    keys = [f"{account}|{plan.keys[j]}" for j in positions]
+    keys = store_keys(plan, account, positions)
     gone = ("its stored answer was gone when it was read (the store was cleared "
             "meanwhile?): run again to look it up")
     reasons: dict[str, str] = {}
