@@ -146,7 +146,7 @@ def store_keys(plan: Plan, account: str | None, positions: Iterable[int] | None 
 
     A key is account + kind + canonical query + flags.
     """
-    keys = plan.keys if positions is None else [plan.keys[j] for j in positions]
+    keys = plan.keys if positions is None else plan.keys.take(positions)
     return [f"{account}|{key}" for key in keys]
 
 
