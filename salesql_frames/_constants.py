@@ -109,7 +109,7 @@ LAZY_CHUNK_QUERIES: Final = CHUNK_ROWS
 #: values cannot be kept (a top-up over a column of the user's own with a result's name).
 LAZY_CHECK_ROWS: Final = 10_000
 #: Rows per batch a LazyFrame's results are attached to (polars may ask for another size).
-LAZY_BATCH_ROWS: Final = 10_000
+LAZY_BATCH_ROWS: Final = 5_000
 #: A result text column is dictionary-encoded in a LazyFrame's compact result table
 #: when its first chunk has at most this share of distinct values.
 LAZY_DICTIONARY_SHARE: Final = 0.5

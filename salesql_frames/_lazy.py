@@ -19,7 +19,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import pyarrow as pa
@@ -34,9 +34,10 @@ from ._gc import release_memory
 from ._kinds import KindSpec
 from ._mapping import resolve_mapping
 from ._models import UNREAD, RawRecord, StoredRow
+from ._phones import forget_parsed
 from ._plan import Plan, build_plan
 from ._progress import Progress
-from ._send import Outcomes, read_unread, row_outcomes, send
+from ._send import Outcomes, read_unread, send
 from ._store import ResultStore
 
 __all__ = ["collect_streaming", "enrich_lazy", "plan_lazy", "run_lazy"]
@@ -47,6 +48,10 @@ _SEEDS = range(8)
 #: Why a row has no combination: the source gave other rows on the second scan.
 _NOT_PLANNED = ("this row's mapped cells were not among those planned: the source "
                 "changed between its two scans? Enrich it again")
+
+
+#: One day in each timestamp unit.
+_DAY: Final = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
 
 
 def collect_streaming(query: Any) -> Any:
@@ -130,7 +135,7 @@ def run_lazy(
     # Earlier result columns (a top-up) are checked on the first rows, before sending;
     # a later row whose earlier value cannot be kept gets the new one.
     output.check(spec, PolarsFrame(collect_streaming(frame.head(C.LAZY_CHECK_ROWS))))
-    finder = _Finder.of(distinct, keys)
+    finder, order = _Finder.of(distinct, keys)
     del distinct  # the combinations are found again by their hashes
     release_memory()
     with session(options) as current:
@@ -143,7 +148,7 @@ def run_lazy(
         with _held_interrupt() as pressed:  # every answer that arrived comes back
             answers = _flattened(plan, outcomes, current, output, pressed,
                                  progress=options.progress)
-            lazy = _Results.of(plan, outcomes, answers, finder, output).attached(frame)
+            lazy = _Results.of(plan, outcomes, answers, finder, order, output).attached(frame)
         if pressed():  # after the last chunk: the frame is whole, and the run interrupted
             outcomes.interrupted = True
     return finish(lazy, plan, outcomes, options)
@@ -184,22 +189,21 @@ class _Finder:
         keys: The mapped (and ``only_missing``) columns.
         seed: The hash seed under which every combination's hash is different.
         hashes: The combinations' hashes, ascending.
-        order: The combination at each position of ``hashes``.
     """
 
     keys: list[str]
     seed: int
     hashes: np.ndarray
-    order: np.ndarray
 
     @classmethod
-    def of(cls, distinct: Any, keys: list[str]) -> _Finder:
+    def of(cls, distinct: Any, keys: list[str]) -> tuple[_Finder, np.ndarray]:
+        """The finder of ``distinct``'s combinations, and the one at each hash position."""
         for seed in _SEEDS:
             hashes = _hashes(distinct, keys, seed)
             order = np.argsort(hashes, kind="stable")
             ordered = hashes[order]
             if len(ordered) < 2 or bool((ordered[1:] != ordered[:-1]).all()):
-                return cls(keys, seed, ordered, order)
+                return cls(keys, seed, ordered), order
         raise InvalidArgumentError(  # pragma: no cover - odds below 1e-40 per seed
             f"could not tell {len(distinct):,} combinations of {keys} apart by their hashes"
         )
@@ -226,12 +230,13 @@ def _hashes(frame: Any, keys: list[str], seed: int) -> np.ndarray:
 
 
 def _flattened(plan: Plan, outcomes: Outcomes, current: Any, output: OutputOptions,
-               pressed: Callable[[], bool], *, progress: bool = True) -> pa.Table:
-    """Every query's wide result columns, one compact single-chunk table.
+               pressed: Callable[[], bool], *, progress: bool = True) -> _Answers:
+    """The wide result columns of every query with an answer, in one compact table.
 
     Queries are read (their `UNREAD` stored answers) and flattened a chunk at a time, and
     each chunk's records are dropped once flattened (the items become `UNREAD` again),
-    so one chunk of records is in memory at a time. The stored answers are read even
+    so one chunk of records is in memory at a time. Queries without an answer (not
+    found, failed) get no row: theirs would be all nulls. The stored answers are read even
     after a Ctrl-C while sending (as the eager path has them); a Ctrl-C here
     (``pressed``) ends the reading: from then on the store's answers are ``skipped``
     (they stay in the store for the next run), and those of this run's requests, in
@@ -248,7 +253,9 @@ def _flattened(plan: Plan, outcomes: Outcomes, current: Any, output: OutputOptio
                 flattener.stop()
             flattener.add(start, stop)
             bar.advance(stop - start, found=outcomes.status[start:stop].count(C.STATUS_FOUND))
-    return _joined_parts(flattener.parts)
+    if total > C.PHONE_CACHE_SIZE:  # the cache holds the last numbers of many: no help
+        forget_parsed()
+    return _Answers(_joined_parts(flattener.parts), flattener.row)
 
 
 @dataclass
@@ -264,6 +271,12 @@ class _Flattener:
     encoded: dict[str, bool] = field(default_factory=dict)
     #: False after a Ctrl-C while reading: the store's answers are skipped from then on.
     reading: bool = True
+    #: Per query: its row in the joined parts, or -1 (no answer).
+    row: np.ndarray = field(init=False)
+    rows: int = 0
+
+    def __post_init__(self) -> None:
+        self.row = np.full(len(self.outcomes.items), -1, dtype=np.int32)
 
     def stop(self) -> None:
         """Ctrl-C: read no more stored answers; the run ends interrupted."""
@@ -276,28 +289,35 @@ class _Flattener:
         try:
             if self.reading:
                 read_unread(self.plan, outcomes, self.store, self.account, start, stop)
-                chunk = self.wide(start, stop)
+                chunk, answered = self.wide(start, stop)
         except KeyboardInterrupt:
             self.stop()
         if chunk is None:  # interrupted: the answers of this run only, not the store's
             _skip_stored(outcomes, start, stop)
-            chunk = self.wide(start, stop)
+            chunk, answered = self.wide(start, stop)
         for name, column in zip(chunk.column_names, chunk.columns, strict=True):
             array = column.combine_chunks()
             if name not in self.encoded:
                 self.encoded[name] = _repeats(array)
             self.parts.setdefault(name, []).append(
-                pc.dictionary_encode(array) if self.encoded[name] else array)
+                pc.dictionary_encode(array, memory_pool=_lasting())
+                if self.encoded[name] else pa.concat_arrays([array], memory_pool=_lasting()))
+        self.row[answered + start] = np.arange(self.rows, self.rows + len(answered),
+                                               dtype=np.int32)
+        self.rows += len(answered)
         items = outcomes.items
         items[start:stop] = [None if item is None else UNREAD for item in items[start:stop]]
         del chunk
         release_memory()
 
-    def wide(self, start: int, stop: int) -> pa.Table:
+    def wide(self, start: int, stop: int) -> tuple[pa.Table, np.ndarray]:
+        """The result columns of the answered queries among ``start:stop``, and which."""
         output = self.output
-        chunk = self.plan.spec.wide(self.outcomes.read_items(start, stop), output.widths,
+        items = self.outcomes.read_items(start, stop)
+        answered = [i for i, item in enumerate(items) if item is not None]
+        chunk = self.plan.spec.wide([items[i] for i in answered], output.widths,
                                     output.prefix, output.default_region)
-        return in_zone(chunk, output.tz)
+        return in_zone(chunk, output.tz), np.asarray(answered, dtype=np.int64)
 
 
 def _skip_stored(outcomes: Outcomes, start: int, stop: int) -> None:
@@ -327,13 +347,105 @@ def _joined_parts(parts: dict[str, list[pa.Array]]) -> pa.Table:
         if pa.types.is_dictionary(pieces[0].type):
             one = pa.Table.from_arrays([pa.chunked_array(pieces)], names=[name])
             pieces = []
-            columns.append(one.unify_dictionaries().column(0).combine_chunks())
+            unified = one.unify_dictionaries(memory_pool=_lasting()).column(0)
+            columns.append(_narrow(unified.combine_chunks(memory_pool=_lasting())))
             del one
         else:
-            columns.append(pa.concat_arrays(pieces))
+            columns.append(_narrow(pa.concat_arrays(pieces, memory_pool=_lasting())))
         del pieces
         release_memory()
     return pa.Table.from_arrays(columns, names=names)
+
+
+def _lasting() -> pa.MemoryPool:
+    """The pool of the result table, kept for the whole sink: the C library's malloc.
+
+    Arrow's default pool (mimalloc or jemalloc) serves each chunk's temporaries too, and
+    long-lived pieces among them keep its freed pages from going back to the system:
+    about 0.1 GB more at the peak of a million answers.
+    """
+    return pa.system_memory_pool()
+
+
+def _narrow(array: pa.Array) -> pa.Array:
+    """``array`` in the narrowest type that holds its values (cast back when attached).
+
+    Dictionary indices and integers take 1, 2 or 4 bytes instead of 4 or 8 where their
+    values fit (most of a million answers' text columns are a few distinct values), and
+    timestamps that are all whole days (the work history's dates) 4 instead of 8.
+    """
+    if pa.types.is_dictionary(array.type):
+        index = _narrowest_int(0, len(array.dictionary))
+        if index is None or index.bit_width >= array.type.index_type.bit_width:
+            return array
+        return pc.cast(array, pa.dictionary(index, array.type.value_type),
+                       memory_pool=_lasting())
+    if array.null_count == len(array):
+        return array
+    if pa.types.is_timestamp(array.type):  # dates (the work history's) as days
+        ticks = np.asarray(pc.cast(array, pa.int64()).fill_null(0))
+        per_day = _DAY[array.type.unit]
+        if not (ticks % per_day == 0).all():
+            return array
+        return pa.array((ticks // per_day).astype(np.int32), pa.date32(),
+                        mask=np.asarray(array.is_null()), memory_pool=_lasting())
+    if not pa.types.is_integer(array.type):
+        return array
+    low, high = pc.min_max(array).values()
+    narrow = _narrowest_int(low.as_py(), high.as_py())
+    if narrow is None or narrow.bit_width >= array.type.bit_width:
+        return array
+    return pc.cast(array, narrow, memory_pool=_lasting())
+
+
+def _narrowest_int(low: int, high: int) -> pa.DataType | None:
+    """The narrowest signed integer type holding ``low..high``."""
+    for typ in (pa.int8(), pa.int16(), pa.int32()):
+        info = np.iinfo(typ.to_pandas_dtype())
+        if info.min <= low and high <= info.max:
+            return typ
+    return None
+
+
+@dataclass(frozen=True)
+class _Answers:
+    """The wide result columns of the queries with an answer, and where each query's is.
+
+    Attributes:
+        table: One row per answered query (`_flattened`), in compact types.
+        row: Per query: its row of ``table``, or -1 (no answer: all nulls).
+    """
+
+    table: pa.Table
+    row: np.ndarray
+
+    def take(self, query: np.ndarray, missing: np.ndarray) -> list[pa.Array]:
+        """The result columns of these queries (all nulls where ``missing``)."""
+        row = self.row[np.where(missing, 0, query)] if len(self.row) else np.full(
+            len(query), -1, dtype=np.int32)
+        take = pa.array(row, mask=missing | (row < 0))
+        return [column.combine_chunks() for column in self.table.take(take).columns]
+
+
+def _outcome(per_query: Sequence[str | None], per_row: Sequence[str | None],
+             row_query: np.ndarray) -> pa.Array:
+    """Per row: its query's status (or error) where it has one, else its own; encoded.
+
+    As `row_outcomes` gives them, as a dictionary array with the narrowest indices: a
+    LazyFrame has one per distinct combination (millions), and these are a few texts.
+    """
+    queried = pc.dictionary_encode(pa.array(per_query, pa.string()))
+    local = pc.dictionary_encode(pa.array(per_row, pa.string()))
+    shift = len(queried.dictionary)
+    query_code = np.asarray(queried.indices.fill_null(-1), dtype=np.int32)
+    local_code = np.asarray(local.indices.fill_null(-1), dtype=np.int32)
+    sent = row_query >= 0
+    code = np.where(local_code >= 0, local_code + np.int32(shift), np.int32(-1))
+    if sent.any():
+        code = np.where(sent, query_code[np.where(sent, row_query, 0)], code)
+    values = pa.concat_arrays([queried.dictionary, local.dictionary])
+    indices = pa.array(code, mask=code < 0).cast(_narrowest_int(0, len(values)) or pa.int64())
+    return pa.DictionaryArray.from_arrays(indices, values)
 
 
 @dataclass(frozen=True)
@@ -346,7 +458,7 @@ class _Results:
         status: Per hash position: its combination's status (dictionary-encoded).
         error: Per hash position: its combination's error.
         fetched: Per query: when its answer was fetched (in the output's zone).
-        answers: Per query: the wide result columns (`_flattened`).
+        answers: The answered queries' wide result columns (`_flattened`).
         prefix: The result columns' prefix.
         schema: The result columns' plain types (no dictionaries).
     """
@@ -356,22 +468,23 @@ class _Results:
     status: pa.Array
     error: pa.Array
     fetched: pa.Array
-    answers: pa.Table
+    answers: _Answers
     prefix: str
     schema: pa.Schema
 
     @classmethod
-    def of(cls, plan: Plan, outcomes: Outcomes, answers: pa.Table, finder: _Finder,
-           output: OutputOptions) -> _Results:
-        status, error = row_outcomes(plan, outcomes)
-        order = pa.array(finder.order)
+    def of(cls, plan: Plan, outcomes: Outcomes, answers: _Answers, finder: _Finder,
+           order: np.ndarray, output: OutputOptions) -> _Results:
+        """The results of ``plan``'s combinations, at hash positions (``order``: which)."""
+        row_query = plan.row_query[order]
         fetched = in_zone(pa.table({"at": fetched_at(outcomes)}), output.tz).column(0)
         schema = result_schema(plan.spec, "wide", None, output.widths, output.prefix,
                                output.tz)
-        return cls(finder, np.asarray(plan.row_query)[finder.order],
-                   pc.dictionary_encode(status.take(order)),
-                   pc.dictionary_encode(error.take(order)), fetched.combine_chunks(),
-                   answers, output.prefix, schema)
+        at = pa.array(order)
+        status = _outcome(outcomes.status, plan.row_status, plan.row_query).take(at)
+        error = _outcome(outcomes.error, plan.row_error, plan.row_query).take(at)
+        return cls(finder, row_query.astype(np.int32), status, error,
+                   fetched.combine_chunks(), answers, output.prefix, schema)
 
     def table(self, positions: np.ndarray) -> pa.Table:
         """The result columns of rows at these hash positions (-1: not planned)."""
@@ -379,18 +492,18 @@ class _Results:
         if known.any():
             safe = np.where(known, positions, 0)
             query = self.query[safe]
-            take = pa.array(query, mask=(query < 0) | ~known)
             status = self.status.take(pa.array(safe)).cast(pa.string())
             error = self.error.take(pa.array(safe)).cast(pa.string())
         else:  # none planned (also when the source had no rows at the first scan)
-            take = pa.nulls(len(positions), pa.int64())
+            query = np.full(len(positions), -1, dtype=np.int64)
             status = error = pa.nulls(len(positions), pa.string())
         if not known.all():
             unknown = pa.array(~known)
             status = pc.if_else(unknown, pa.scalar(C.STATUS_ERROR), status)
             error = pc.if_else(unknown, pa.scalar(_NOT_PLANNED), error)
-        columns = [status, error, self.fetched.take(take),
-                   *self.answers.take(take).columns]
+        missing = (query < 0) | ~known
+        columns = [status, error, self.fetched.take(pa.array(query, mask=missing)),
+                   *self.answers.take(query, missing)]
         return pa.Table.from_arrays(columns, names=self.schema.names).cast(self.schema)
 
     def attach(self, batch: Any) -> Any:

@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 from . import _constants as C
 from ._exceptions import InvalidArgumentError, InvalidArgumentTypeError
 
-__all__ = ["check_region", "phone_details"]
+__all__ = ["check_region", "forget_parsed", "phone_details"]
 
 _STR: Final = pa.string()
 #: Separates number and region in the key of a distinct pair (never in either).
@@ -83,6 +83,15 @@ def check_region(default_region: object) -> str | None:
             'use an ISO 3166 alpha-2 code such as "US", "GB" or "DE", or None'
         )
     return region
+
+
+def forget_parsed() -> None:
+    """Empty the cache of parsed numbers.
+
+    After a million answers it holds about 40 MB of numbers that a next run, of other
+    people, will not ask for.
+    """
+    _parse.cache_clear()
 
 
 @lru_cache(maxsize=C.PHONE_CACHE_SIZE)

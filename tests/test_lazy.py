@@ -17,6 +17,8 @@ from typing import Any
 
 import polars as pl
 import polars.testing
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 import salesql_frames
@@ -449,3 +451,42 @@ def test_lazy_combinations_whose_hashes_collide_get_another_seed(
     assert seeds[:2] == [0, 1]  # seed 0 refused for the combinations, seed 1 taken
     assert set(seeds[2:]) == {1}  # and every batch of rows hashed with it
     assert_same_results(lazy, eager)
+
+
+@pytest.mark.parametrize(("values", "narrow"), [
+    ([0, 127, -128, None], pa.int8()),
+    ([0, 128], pa.int16()),
+    ([-129, 32_767], pa.int16()),
+    ([32_768, 1], pa.int32()),
+    ([2**31, 0], pa.int64()),  # beyond int32: kept
+    ([None, None], pa.int64()),  # no values: kept
+])
+def test_compact_answer_integers_come_back_unchanged(values: list[int | None],
+                                                     narrow: pa.DataType) -> None:
+    array = pa.array(values, pa.int64())
+    compact = salesql_frames._lazy._narrow(array)
+    assert compact.type == narrow
+    assert compact.cast(pa.int64()).equals(array)
+
+
+@pytest.mark.parametrize(("distinct", "index"), [(2, pa.int8()), (127, pa.int8()),
+                                                 (128, pa.int16()), (40_000, pa.int32())])
+def test_compact_answer_dictionaries_come_back_unchanged(distinct: int,
+                                                         index: pa.DataType) -> None:
+    text = pa.array([f"v{i % distinct}" for i in range(max(distinct, 300))] + [None])
+    compact = salesql_frames._lazy._narrow(pc.dictionary_encode(text))
+    assert compact.type.index_type == index
+    assert compact.cast(pa.string()).equals(text)
+    picked = pa.array([3, None, 0, len(text) - 1])  # as rows take them, nulls and all
+    assert compact.take(picked).cast(pa.string()).equals(text.take(picked))
+
+
+@pytest.mark.parametrize("tz", [None, "UTC", "Europe/Paris"])
+def test_compact_answer_dates_come_back_unchanged(tz: str | None) -> None:
+    day = 86_400_000
+    dates = pa.array([0, -3 * day, 19_000 * day, None], pa.timestamp("ms", tz=tz))
+    compact = salesql_frames._lazy._narrow(dates)
+    assert compact.type == pa.date32()  # whole days: 4 bytes each
+    assert compact.cast(dates.type).equals(dates)
+    instants = pa.array([0, day + 1, None], pa.timestamp("ms", tz=tz))
+    assert salesql_frames._lazy._narrow(instants).equals(instants)  # not whole days: kept
