@@ -41,7 +41,7 @@ class Plan:
         rows: Rows in the input.
         query_table: The unique canonical queries to send, in first-seen order, kept as
             columns (`queries` is them as a list, `query` one of them).
-        keys: The dedupe key of each query.
+        keys: The dedupe key of each query (a sequence of str kept as one Arrow array).
         row_query: Per row, the position of its query in ``queries``, or -1.
         row_status: Per row, a status decided locally (``invalid_input``/``skipped``),
             or None for rows whose query is sent.
