@@ -12,7 +12,7 @@ answered it (``found``/``not_found``); a row with a new answer gets the new one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -23,6 +23,7 @@ from . import _constants as C
 from ._exceptions import InvalidArgumentError
 from ._frames import Frame
 from ._kinds import KindSpec
+from ._models import Item
 from ._plan import Plan
 from ._schema import ExplodeTarget, Widths
 from ._send import Outcomes, row_outcomes
@@ -121,8 +122,13 @@ def assemble(
         f"{prefix}fetched_at": fetched_at(outcomes).take(take),
     }
     if explode is None or spec.long is None:
-        unique = spec.wide(outcomes.read_items(), widths or Widths(), prefix, default_region)
-        return with_wide(frame, in_zone(_prepend(_one_chunk(unique).take(take), head), tz),
+        items, at = answered_items(outcomes.read_items())
+        unique = spec.wide(items, widths or Widths(), prefix, default_region)
+        row = np.full(len(outcomes.items), -1, dtype=np.int64)
+        row[at] = np.arange(len(at))
+        rows = row[np.where(sent, row_query, 0)] if len(row) else row_query
+        answers = pa.array(rows, mask=~sent | (rows < 0))
+        return with_wide(frame, in_zone(_prepend(_one_chunk(unique).take(answers), head), tz),
                          prefix)
     answered = _answered(head[f"{prefix}status"])
     parents, unique_long = spec.long(outcomes.read_items(), explode, prefix, default_region)
@@ -134,6 +140,20 @@ def assemble(
     table = _keep_earlier(frame, in_zone(_prepend(rows, long_head), tz), answered[positions],
                           positions, prefix)
     return frame.with_long_results(positions, table)
+
+
+def answered_items(items: Sequence[Item | None]) -> tuple[list[Item], np.ndarray]:
+    """The items with an answer, and their positions: the rows worth flattening.
+
+    A query without one (not found, failed, not sent) flattens to nulls, which a take
+    with a null index gives as well.
+
+    Examples:
+        >>> answered_items([None, {"uuid": "a"}, None])
+        ([{'uuid': 'a'}], array([1]))
+    """
+    answered = [(j, item) for j, item in enumerate(items) if item is not None]
+    return [item for _, item in answered], np.asarray([j for j, _ in answered], dtype=np.int64)
 
 
 def with_wide(frame: Frame, table: pa.Table, prefix: str = C.DEFAULT_PREFIX) -> Any:

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import _constants as C
-from ._assemble import fetched_at, in_zone, result_schema, with_wide
+from ._assemble import answered_items, fetched_at, in_zone, result_schema, with_wide
 from ._enrich import Enrichment, OutputOptions, RunOptions, finish, session
 from ._exceptions import InvalidArgumentError
 from ._frames import PolarsFrame
@@ -313,11 +313,10 @@ class _Flattener:
     def wide(self, start: int, stop: int) -> tuple[pa.Table, np.ndarray]:
         """The result columns of the answered queries among ``start:stop``, and which."""
         output = self.output
-        items = self.outcomes.read_items(start, stop)
-        answered = [i for i, item in enumerate(items) if item is not None]
-        chunk = self.plan.spec.wide([items[i] for i in answered], output.widths,
-                                    output.prefix, output.default_region)
-        return in_zone(chunk, output.tz), np.asarray(answered, dtype=np.int64)
+        items, answered = answered_items(self.outcomes.read_items(start, stop))
+        chunk = self.plan.spec.wide(items, output.widths, output.prefix,
+                                    output.default_region)
+        return in_zone(chunk, output.tz), answered
 
 
 def _skip_stored(outcomes: Outcomes, start: int, stop: int) -> None:
