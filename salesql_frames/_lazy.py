@@ -37,7 +37,7 @@ from ._models import UNREAD, RawRecord, StoredRow
 from ._phones import forget_parsed
 from ._plan import Plan, build_plan
 from ._progress import Progress
-from ._send import Outcomes, read_unread, send
+from ._send import Outcomes, read_unread, row_outcomes, send
 from ._store import ResultStore
 
 __all__ = ["collect_streaming", "enrich_lazy", "plan_lazy", "run_lazy"]
@@ -426,27 +426,6 @@ class _Answers:
         return [column.combine_chunks() for column in self.table.take(take).columns]
 
 
-def _outcome(per_query: Sequence[str | None], per_row: Sequence[str | None],
-             row_query: np.ndarray) -> pa.Array:
-    """Per row: its query's status (or error) where it has one, else its own; encoded.
-
-    As `row_outcomes` gives them, as a dictionary array with the narrowest indices: a
-    LazyFrame has one per distinct combination (millions), and these are a few texts.
-    """
-    queried = pc.dictionary_encode(pa.array(per_query, pa.string()))
-    local = pc.dictionary_encode(pa.array(per_row, pa.string()))
-    shift = len(queried.dictionary)
-    query_code = np.asarray(queried.indices.fill_null(-1), dtype=np.int32)
-    local_code = np.asarray(local.indices.fill_null(-1), dtype=np.int32)
-    sent = row_query >= 0
-    code = np.where(local_code >= 0, local_code + np.int32(shift), np.int32(-1))
-    if sent.any():
-        code = np.where(sent, query_code[np.where(sent, row_query, 0)], code)
-    values = pa.concat_arrays([queried.dictionary, local.dictionary])
-    indices = pa.array(code, mask=code < 0).cast(_narrowest_int(0, len(values)) or pa.int64())
-    return pa.DictionaryArray.from_arrays(indices, values)
-
-
 @dataclass(frozen=True)
 class _Results:
     """What every row's result columns are made of, by its combination's hash position.
@@ -480,8 +459,8 @@ class _Results:
         schema = result_schema(plan.spec, "wide", None, output.widths, output.prefix,
                                output.tz)
         at = pa.array(order)
-        status = _outcome(outcomes.status, plan.row_status, plan.row_query).take(at)
-        error = _outcome(outcomes.error, plan.row_error, plan.row_query).take(at)
+        status, error = (_narrow(column.take(at))
+                         for column in row_outcomes(plan, outcomes, encoded=True))
         return cls(finder, row_query.astype(np.int32), status, error,
                    fetched.combine_chunks(), answers, output.prefix, schema)
 

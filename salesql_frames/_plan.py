@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, overload
+from typing import Any, TypeVar, overload
 
 import numpy as np
 import pyarrow as pa
@@ -29,6 +29,8 @@ from ._models import Query
 from ._params import CONTROL_CHARACTERS, missing_reason, value_problem
 
 __all__ = ["Keys", "Plan", "Queries", "build_plan"]
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -199,7 +201,23 @@ def build_plan(
                 tuple(remarks))
 
 
-class Queries(Sequence[Query]):
+class _AsList(Sequence[_T]):
+    """A compact sequence that compares equal to, and prints as, the list it stands for."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-like, as a list
+
+    def __repr__(self) -> str:  # as the list it stands for (and was before)
+        return repr(list(self))
+
+
+class Queries(_AsList[Query]):
     """A plan's unique queries, kept as columns; each dict is made when it is asked for.
 
     A million single-value queries as dicts hold about 270 MB; as their values and two
@@ -249,18 +267,8 @@ class Queries(Sequence[Query]):
             query.update(self._flags)
         return query
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Sequence) or isinstance(other, str):
-            return NotImplemented
-        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
 
-    __hash__ = None  # type: ignore[assignment]  # mutable-like, as a list
-
-    def __repr__(self) -> str:  # as the list it stands for (and was before)
-        return repr(list(self))
-
-
-class Keys(Sequence[str]):
+class Keys(_AsList[str]):
     """A plan's dedupe keys, kept in one Arrow array; compares equal to a list of them.
 
     A million keys as Python strings hold about 110 MB, and, scattered among the
@@ -297,16 +305,6 @@ class Keys(Sequence[str]):
         """The keys at ``positions``, in that order."""
         at = np.fromiter(positions, dtype=np.int64)
         return list(self._array.take(pa.array(at)).to_pylist())
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Sequence) or isinstance(other, str):
-            return NotImplemented
-        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
-
-    __hash__ = None  # type: ignore[assignment]  # as a list
-
-    def __repr__(self) -> str:
-        return repr(list(self))
 
 
 def _dedupe(

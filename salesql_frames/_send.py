@@ -718,21 +718,35 @@ def send(
     return outcomes
 
 
-def row_outcomes(plan: Plan, outcomes: Outcomes) -> tuple[pa.Array, pa.Array]:
+def row_outcomes(plan: Plan, outcomes: Outcomes, *, encoded: bool = False,
+                 ) -> tuple[pa.Array, pa.Array]:
     """Per input row: its status and error (Arrow string arrays; error null if none).
 
-    A row whose query was sent has its query's outcome; the others, the plan's.
+    A row whose query was sent has its query's outcome; the others, the plan's. With
+    ``encoded``, dictionary arrays: a LazyFrame has one row per distinct combination
+    (millions), and these are a few texts.
     """
-    sent = plan.row_query >= 0
-    local_status = pa.array(plan.row_status, type=pa.string())
-    local_error = pa.array(plan.row_error, type=pa.string())
-    if not outcomes.status:
-        return local_status, local_error
-    take = pa.array(plan.row_query, mask=~sent)
-    chosen = pa.array(sent)
-    status = pa.array(outcomes.status, type=pa.string()).take(take)
-    error = pa.array(outcomes.error, type=pa.string()).take(take)
-    return pc.if_else(chosen, status, local_status), pc.if_else(chosen, error, local_error)
+    status = _per_row(outcomes.status, plan.row_status, plan.row_query)
+    error = _per_row(outcomes.error, plan.row_error, plan.row_query)
+    if encoded:
+        return status, error
+    return status.cast(pa.string()), error.cast(pa.string())
+
+
+def _per_row(per_query: Sequence[str | None], per_row: Sequence[str | None],
+             row_query: np.ndarray) -> pa.DictionaryArray:
+    """Per row: its query's value where it was sent (``row_query``), else its own."""
+    queried = pc.dictionary_encode(pa.array(per_query, pa.string()))
+    local = pc.dictionary_encode(pa.array(per_row, pa.string()))
+    query_code = np.asarray(queried.indices.fill_null(-1), dtype=np.int32)
+    local_code = np.asarray(local.indices.fill_null(-1), dtype=np.int32)
+    code = np.where(local_code >= 0, local_code + np.int32(len(queried.dictionary)),
+                    np.int32(-1))
+    sent = row_query >= 0
+    if sent.any():
+        code = np.where(sent, query_code[np.where(sent, row_query, 0)], code)
+    values = pa.concat_arrays([queried.dictionary, local.dictionary])
+    return pa.DictionaryArray.from_arrays(pa.array(code, mask=code < 0), values)
 
 
 def status_counts(plan: Plan, outcomes: Outcomes) -> Counter[str]:
