@@ -206,6 +206,19 @@ class _AsList(Sequence[_T]):
 
     __slots__ = ()
 
+    def _at(self, position: int) -> _T:
+        """The item at ``position`` (negative counts from the end)."""
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, position: int) -> _T: ...
+    @overload
+    def __getitem__(self, position: slice) -> list[_T]: ...
+    def __getitem__(self, position: int | slice) -> _T | list[_T]:
+        if isinstance(position, slice):
+            return [self._at(i) for i in range(*position.indices(len(self)))]
+        return self._at(position)
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence) or isinstance(other, str):
             return NotImplemented
@@ -241,13 +254,7 @@ class Queries(_AsList[Query]):
     def __len__(self) -> int:
         return len(self._group_of)
 
-    @overload
-    def __getitem__(self, position: int) -> Query: ...
-    @overload
-    def __getitem__(self, position: slice) -> list[Query]: ...
-    def __getitem__(self, position: int | slice) -> Query | list[Query]:
-        if isinstance(position, slice):
-            return [self[i] for i in range(*position.indices(len(self)))]
+    def _at(self, position: int) -> Query:
         return self._made(int(self._group_of[position]), int(self._index[position]))
 
     def __iter__(self) -> Iterator[Query]:  # the dicts in order, without __getitem__'s checks
@@ -288,13 +295,7 @@ class Keys(_AsList[str]):
     def __len__(self) -> int:
         return len(self._array)
 
-    @overload
-    def __getitem__(self, position: int) -> str: ...
-    @overload
-    def __getitem__(self, position: slice) -> list[str]: ...
-    def __getitem__(self, position: int | slice) -> str | list[str]:
-        if isinstance(position, slice):
-            return self.take(range(*position.indices(len(self))))
+    def _at(self, position: int) -> str:
         return str(self._array[position].as_py())
 
     def __iter__(self) -> Iterator[str]:
