@@ -13,6 +13,7 @@ answered it (``found``/``not_found``); a row with a new answer gets the new one.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -29,8 +30,8 @@ from ._schema import ExplodeTarget, Widths
 from ._send import Outcomes, row_outcomes
 
 __all__ = [
-    "How", "assemble", "check_shape", "check_top_up", "fetched_at", "in_zone", "result_schema",
-    "with_wide",
+    "Answers", "How", "answered_items", "assemble", "check_shape", "check_top_up",
+    "fetched_at", "in_zone", "result_schema", "with_wide",
 ]
 
 #: ``<prefix>fetched_at``: when each row's answer was fetched (in UTC until `in_zone`).
@@ -123,13 +124,12 @@ def assemble(
     }
     if explode is None or spec.long is None:
         items, at = answered_items(outcomes.read_items())
-        unique = spec.wide(items, widths or Widths(), prefix, default_region)
-        row = np.full(len(outcomes.items), -1, dtype=np.int64)
-        row[at] = np.arange(len(at))
-        rows = row[np.where(sent, row_query, 0)] if len(row) else row_query
-        answers = pa.array(rows, mask=~sent | (rows < 0))
-        return with_wide(frame, in_zone(_prepend(_one_chunk(unique).take(answers), head), tz),
-                         prefix)
+        unique = _one_chunk(spec.wide(items, widths or Widths(), prefix, default_region))
+        row = np.full(len(outcomes.items), -1, dtype=np.int32)
+        row[at] = np.arange(len(at), dtype=np.int32)
+        columns = Answers(unique, row).take(row_query, ~sent)
+        wide = pa.Table.from_arrays(columns, names=unique.column_names)
+        return with_wide(frame, in_zone(_prepend(wide, head), tz), prefix)
     answered = _answered(head[f"{prefix}status"])
     parents, unique_long = spec.long(outcomes.read_items(), explode, prefix, default_region)
     positions, long_take = _long_positions(row_query, np.asarray(parents, dtype=np.int64),
@@ -154,6 +154,27 @@ def answered_items(items: Sequence[Item | None]) -> tuple[list[Item], np.ndarray
     """
     answered = [(j, item) for j, item in enumerate(items) if item is not None]
     return [item for _, item in answered], np.asarray([j for j, _ in answered], dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Answers:
+    """The wide result columns of the queries with an answer, and where each query's is.
+
+    Attributes:
+        table: One row per answered query (compact types in a LazyFrame's).
+        row: Per query: its row of ``table``, or -1 (no answer: all nulls).
+    """
+
+    table: pa.Table
+    row: np.ndarray
+
+    def take(self, query: np.ndarray, missing: np.ndarray) -> list[pa.Array]:
+        """The result columns of these queries (all nulls where ``missing``)."""
+        row = self.row[np.where(missing, 0, query)] if len(self.row) else np.full(
+            len(query), -1, dtype=np.int32)
+        take = pa.array(row, mask=missing | (row < 0))
+        return [column.combine_chunks() for column in self.table.take(take).columns]
+
 
 
 def with_wide(frame: Frame, table: pa.Table, prefix: str = C.DEFAULT_PREFIX) -> Any:

@@ -26,7 +26,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import _constants as C
-from ._assemble import answered_items, fetched_at, in_zone, result_schema, with_wide
+from ._assemble import (
+    Answers,
+    answered_items,
+    fetched_at,
+    in_zone,
+    result_schema,
+    with_wide,
+)
 from ._enrich import Enrichment, OutputOptions, RunOptions, finish, session
 from ._exceptions import InvalidArgumentError
 from ._frames import PolarsFrame
@@ -230,7 +237,7 @@ def _hashes(frame: Any, keys: list[str], seed: int) -> np.ndarray:
 
 
 def _flattened(plan: Plan, outcomes: Outcomes, current: Any, output: OutputOptions,
-               pressed: Callable[[], bool], *, progress: bool = True) -> _Answers:
+               pressed: Callable[[], bool], *, progress: bool = True) -> Answers:
     """The wide result columns of every query with an answer, in one compact table.
 
     Queries are read (their `UNREAD` stored answers) and flattened a chunk at a time, and
@@ -255,7 +262,7 @@ def _flattened(plan: Plan, outcomes: Outcomes, current: Any, output: OutputOptio
             bar.advance(stop - start, found=outcomes.status[start:stop].count(C.STATUS_FOUND))
     if total > C.PHONE_CACHE_SIZE:  # the cache holds the last numbers of many: no help
         forget_parsed()
-    return _Answers(_joined_parts(flattener.parts), flattener.row)
+    return Answers(_joined_parts(flattener.parts), flattener.row)
 
 
 @dataclass
@@ -407,26 +414,6 @@ def _narrowest_int(low: int, high: int) -> pa.DataType | None:
 
 
 @dataclass(frozen=True)
-class _Answers:
-    """The wide result columns of the queries with an answer, and where each query's is.
-
-    Attributes:
-        table: One row per answered query (`_flattened`), in compact types.
-        row: Per query: its row of ``table``, or -1 (no answer: all nulls).
-    """
-
-    table: pa.Table
-    row: np.ndarray
-
-    def take(self, query: np.ndarray, missing: np.ndarray) -> list[pa.Array]:
-        """The result columns of these queries (all nulls where ``missing``)."""
-        row = self.row[np.where(missing, 0, query)] if len(self.row) else np.full(
-            len(query), -1, dtype=np.int32)
-        take = pa.array(row, mask=missing | (row < 0))
-        return [column.combine_chunks() for column in self.table.take(take).columns]
-
-
-@dataclass(frozen=True)
 class _Results:
     """What every row's result columns are made of, by its combination's hash position.
 
@@ -446,12 +433,12 @@ class _Results:
     status: pa.Array
     error: pa.Array
     fetched: pa.Array
-    answers: _Answers
+    answers: Answers
     prefix: str
     schema: pa.Schema
 
     @classmethod
-    def of(cls, plan: Plan, outcomes: Outcomes, answers: _Answers, finder: _Finder,
+    def of(cls, plan: Plan, outcomes: Outcomes, answers: Answers, finder: _Finder,
            order: np.ndarray, output: OutputOptions) -> _Results:
         """The results of ``plan``'s combinations, at hash positions (``order``: which)."""
         row_query = plan.row_query[order]
