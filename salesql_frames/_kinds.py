@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ._canonical import (
     ORGANIZATION_PAGES,
@@ -23,6 +24,7 @@ from ._canonical import (
     linkedin_problem,
     linkedin_url_of,
 )
+from ._canonical_series import map_unique
 from ._columnar import Codec
 from ._flatten import explode_persons, organization_columns, person_columns
 from ._models import Item, Query, Record
@@ -45,6 +47,8 @@ WideFlatten = Callable[[Sequence[Item | None], Widths, str, "str | None"], pa.Ta
 LongFlatten = Callable[
     [Sequence[Item | None], ExplodeTarget, str, "str | None"], "tuple[pa.Array, pa.Table]"
 ]
+#: Dedupe identities: one group's canonical values, per parameter -> one key per query.
+Identities = Callable[[Mapping[str, pa.Array]], pa.Array]
 
 
 @dataclass(frozen=True, eq=False)
@@ -73,7 +77,9 @@ class KindSpec:
             used as ``linkedin_url`` (a company page in a "Website" column).
         several: Parameters whose cells may hold several values (the first usable one
             is sent; the plan counts such cells).
-        identity: The dedupe key of one canonical query, without kind and flags.
+        identities: The dedupe keys, without kind and flags, of one group's
+            canonical queries: per parameter of the group, its values (one per
+            query, none null) -> one key per query.
         billable: Whether a found record may have cost a credit.
         wide: Flattens answers into the wide output table.
         codec: The columnar form of its stored answers (the full record type the
@@ -99,7 +105,7 @@ class KindSpec:
     headers: Mapping[str, tuple[str, ...]] = field(repr=False)
     canonical: Mapping[str, Callable[[str], str | None]] = field(repr=False)
     unusable: Mapping[str, Callable[[str], str]] = field(repr=False)
-    identity: Callable[[Query], str] = field(repr=False)
+    identities: Identities = field(repr=False)
     billable: Callable[[Record], bool] = field(repr=False)
     wide: WideFlatten = field(repr=False)
     codec: Codec = field(repr=False)
@@ -113,32 +119,40 @@ class KindSpec:
     several: tuple[str, ...] = ("organization_domain",)
 
 
-def _casefold(value: object) -> str:
-    return str(value).casefold()
+def _text(*parts: str | pa.Array) -> pa.Array:
+    """Element-wise concatenation of text arrays and literals, as ``string``."""
+    arrays = [part if isinstance(part, str) else part.cast(pa.string()) for part in parts]
+    return pc.binary_join_element_wise(*arrays, "")
 
 
-def _organization_identity(query: Query) -> str:
+def _casefolded(values: pa.Array) -> pa.Array:
+    return map_unique(values, str.casefold)
+
+
+def _organization_identities(values: Mapping[str, pa.Array]) -> pa.Array:
     """Domain if given, else the casefolded name: one key per organization."""
-    if "organization_domain" in query:
-        return f"domain={query['organization_domain']}"
-    return f"org={_casefold(query.get('organization_name', ''))}"
+    if "organization_domain" in values:
+        return _text("domain=", values["organization_domain"])
+    return _text("org=", _casefolded(values["organization_name"]))
 
 
-def _person_identity(query: Query) -> str:
+def _person_identities(values: Mapping[str, pa.Array]) -> pa.Array:
     """LinkedIn URL if given, else casefolded name (first + last == full) + organization."""
-    if "linkedin_url" in query:
-        return f"li={query['linkedin_url']}"
-    name = query.get("full_name") or f"{query.get('first_name')} {query.get('last_name')}"
-    return f"name={_casefold(name)}|{_organization_identity(query)}"
+    if "linkedin_url" in values:
+        return _text("li=", values["linkedin_url"])
+    name = values.get("full_name")
+    if name is None:
+        name = _text(values["first_name"], " ", values["last_name"])
+    return _text("name=", _casefolded(name), "|", _organization_identities(values))
 
 
-def _linkedin_or(identity: Callable[[Query], str]) -> Callable[[Query], str]:
-    def key(query: Query) -> str:
-        if "linkedin_url" in query:
-            return f"li={query['linkedin_url']}"
-        return identity(query)
+def _linkedin_or(identities: Identities) -> Identities:
+    def keys(values: Mapping[str, pa.Array]) -> pa.Array:
+        if "linkedin_url" in values:
+            return _text("li=", values["linkedin_url"])
+        return identities(values)
 
-    return key
+    return keys
 
 
 def _person_billable(record: Record) -> bool:
@@ -244,7 +258,7 @@ PERSON: Final = KindSpec(
         "linkedin_url": linkedin_problem("a person's profile (linkedin.com/in/...)"),
         "organization_domain": domain_problem,
     },
-    identity=_person_identity,
+    identities=_person_identities,
     billable=_person_billable,
     wide=_person_wide,
     codec=Codec(PERSON_RECORD_TYPE, PERSON_ENVELOPE),
@@ -297,7 +311,7 @@ ORGANIZATION: Final = KindSpec(
             "an organization's page (linkedin.com/company/..., /school/, /showcase/)"),
         "organization_domain": domain_problem,
     },
-    identity=_linkedin_or(_organization_identity),
+    identities=_linkedin_or(_organization_identities),
     billable=_organization_billable,
     wide=_organization_wide,
     codec=Codec(ORGANIZATION_RECORD_TYPE, ORGANIZATION_ENVELOPE),
@@ -326,7 +340,9 @@ def dedupe_key(spec: KindSpec, query: Query) -> str:
         >>> dedupe_key(ORGANIZATION, {"organization_domain": "acme.io"})
         'organization|domain=acme.io'
     """
-    return f"{spec.name}|{spec.identity(query)}{flags_key(spec, query)}"
+    values = {name: pa.array([str(value)], pa.string()) for name, value in query.items()
+              if name in spec.params}
+    return f"{spec.name}|{spec.identities(values)[0].as_py()}{flags_key(spec, query)}"
 
 
 def flags_key(spec: KindSpec, query: Query) -> str:

@@ -323,6 +323,7 @@ def _dedupe(
     combo_index: list[np.ndarray] = []
     groups: list[tuple[str, ...]] = []  # the groups some row has
     group_cells: list[list[list[Any]]] = []  # per such group: per parameter, per combination
+    identities: list[pa.Array] = []  # per such group: per combination, its identity
     combos = 0
     combo_rows: list[tuple[np.ndarray, np.ndarray]] = []  # (rows, combination per row)
     for number, group in enumerate(spec.groups):
@@ -339,7 +340,9 @@ def _dedupe(
         grows = np.diff(np.maximum.accumulate(combo), prepend=-1) > 0
         first = np.flatnonzero(grows)
         at_first = pa.array(first, type=pa.int64())
-        cells = [column.take(at_first).to_pylist() for column in columns]
+        firsts = [column.take(at_first) for column in columns]
+        identities.append(spec.identities(dict(zip(group, firsts, strict=True))))
+        cells = [column.to_pylist() for column in firsts]
         combo_rows.append((rows, combo + combos))
         first_rows.append(rows[first])
         combo_group.append(np.full(len(first), len(group_cells), dtype=np.int64))
@@ -351,20 +354,17 @@ def _dedupe(
     order = np.argsort(starts, kind="stable")
     every = Queries(groups, _joined(combo_group), _joined(combo_index), group_cells,
                     set_flags).take(order)
-    # dedupe_key(spec, query), with the flags (the same on every query) spelled once;
-    # each query's dict is made for its key and dropped
-    name, identity = spec.name, spec.identity
-    flags = flags_key(spec, set_flags)
-    combo_keys = [f"{name}|{identity(query)}{flags}" for query in every]
-    by_key: dict[str, int] = {}
-    positions = [by_key.setdefault(key, len(by_key)) for key in combo_keys]
-    ordered_positions = np.asarray(positions, dtype=np.int64)
+    # dedupe_key(spec, query) of each combination, the flags (the same on every query)
+    # spelled once; codes number the keys in order of first appearance
+    combo_keys = pc.binary_join_element_wise(
+        f"{spec.name}|", _concatenated(identities).take(pa.array(order)),
+        flags_key(spec, set_flags), "")
+    ordered_positions = _codes(combo_keys)
     # each key's first combination, in order: where the running maximum grows
-    grows = np.diff(np.maximum.accumulate(ordered_positions), prepend=-1) > 0 \
-        if len(positions) else np.zeros(0, dtype=bool)
-    firsts = np.flatnonzero(grows)
-    queries = every.take(firsts)
-    keys = Keys(pa.array(list(by_key), pa.string()))
+    grows = np.diff(np.maximum.accumulate(ordered_positions), prepend=-1) > 0
+    firsts_of_keys = np.flatnonzero(grows)
+    queries = every.take(firsts_of_keys)
+    keys = Keys(combo_keys.take(pa.array(firsts_of_keys, type=pa.int64())))
     position_of = np.empty(combos, dtype=np.int64)
     position_of[order] = ordered_positions
     row_query = np.full(len(choice), -1, dtype=np.int64)
@@ -377,6 +377,10 @@ def _dedupe(
 
 def _joined(parts: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+
+
+def _concatenated(parts: list[pa.Array]) -> pa.Array:
+    return pa.concat_arrays(parts) if parts else pa.array([], pa.string())
 
 
 def _memo(fn: Callable[[str], str]) -> Callable[[str], str]:

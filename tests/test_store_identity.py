@@ -121,3 +121,38 @@ def test_cli_sandbox_without_cache_says_no_store(
     assert main(args) == 0
     assert started[1].counters.searches == 2
     assert not (tmp_path / "cache").exists()
+
+
+def test_dedupe_keys_keep_the_format_earlier_stores_were_written_with() -> None:
+    """Store keys are account + these: a changed spelling would pay for every stored answer.
+
+    Each parameter group, casefolding beyond lower case (``ß`` is ``ss``), a full name equal
+    to first + last name, and a flag: the keys as every earlier version wrote them.
+    """
+    frame = pd.DataFrame({
+        "Full Name": ["Ada Lovelace", None, "STRASSE Groß", None, None],
+        "First Name": [None, "ada", None, "Jo", None],
+        "Last Name": [None, "LOVELACE", None, "Doe", None],
+        "Company": ["ACME", "acme", "Straße AG", "Initech", None],
+        "Website": [None, None, None, "https://www.initech.com", None],
+        "LinkedIn": [None, None, None, None, "https://www.linkedin.com/in/Ada-L/"],
+    })
+    plan = frame.salesql.plan_persons(match_if_direct_email=True)
+    flag = "|match_if_direct_email"
+    assert list(plan.keys) == [
+        f"person|name=ada lovelace|org=acme{flag}",
+        f"person|name=strasse gross|org=strasse ag{flag}",
+        f"person|name=jo doe|domain=initech.com{flag}",
+        f"person|li=https://linkedin.com/in/ada-l{flag}",
+    ]
+    assert plan.row_query.tolist() == [0, 0, 1, 2, 3]
+    organizations = pd.DataFrame({
+        "Company": ["Straße AG", "STRASSE ag", None, "Other"],
+        "Website": [None, None, "acme.io", None],
+        "Company Linkedin Url": [None, None, None, "https://www.linkedin.com/company/acme"],
+    }).salesql.plan_organizations()
+    assert list(organizations.keys) == [
+        "organization|org=strasse ag", "organization|domain=acme.io",
+        "organization|li=https://linkedin.com/company/acme",
+    ]
+    assert organizations.row_query.tolist() == [0, 0, 1, 2]
