@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import _constants as C
+from ._arrow import one_array, result_pool
 from ._exceptions import InvalidArgumentError
 from ._frames import Frame
 from ._kinds import KindSpec
@@ -173,7 +174,8 @@ class Answers:
         row = self.row[np.where(missing, 0, query)] if len(self.row) else np.full(
             len(query), -1, dtype=np.int32)
         take = pa.array(row, mask=missing | (row < 0))
-        return [column.combine_chunks() for column in self.table.take(take).columns]
+        taken = pc.take(self.table, take, memory_pool=result_pool())
+        return [one_array(column) for column in taken.columns]
 
 
 

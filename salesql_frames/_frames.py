@@ -15,7 +15,9 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from ._arrow import result_pool
 from ._exceptions import InvalidArgumentTypeError, MappingError
 
 __all__ = ["DTYPE_BACKENDS", "DtypeBackend", "Frame", "adapt", "is_lazy"]
@@ -218,14 +220,30 @@ class PandasFrame(_Adapter):
     def _beside(self, frame: Any, results: pa.Table) -> Any:
         import pandas as pd
 
-        mapper = pd.ArrowDtype if self.dtype_backend == "pyarrow" else _nullable_types().get
-        appended = results.to_pandas(types_mapper=mapper)
+        if self.dtype_backend == "pyarrow":
+            appended = results.to_pandas(types_mapper=pd.ArrowDtype)
+        else:
+            appended = _as_large_strings(results).to_pandas(types_mapper=_nullable_types().get)
         appended.index = frame.index
         out = pd.concat([frame, appended], axis=1)
         out.attrs = copy.deepcopy(self.frame.attrs)  # concat keeps them only when all agree
         if not isinstance(out.columns, pd.MultiIndex):
             out.columns.name = self.frame.columns.name
         return out
+
+
+def _as_large_strings(table: pa.Table) -> pa.Table:
+    """``table`` with its ``string`` columns as ``large_string``, in `result_pool`.
+
+    pandas' ``StringDtype`` holds ``large_string``: cast here, pandas' own cast (in
+    Arrow's default pool) has nothing left to do.
+    """
+    columns = [pc.cast(column, pa.large_string(), memory_pool=result_pool())
+               if column.type == pa.string() else column for column in table.columns]
+    return pa.Table.from_arrays(columns, schema=pa.schema(
+        [pa.field(field.name, column.type, field.nullable, field.metadata)
+         for field, column in zip(table.schema, columns, strict=True)],
+        metadata=table.schema.metadata))
 
 
 @functools.cache

@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import _constants as C
+from ._arrow import result_pool
 from ._assemble import (
     Answers,
     answered_items,
@@ -307,8 +308,8 @@ class _Flattener:
             if name not in self.encoded:
                 self.encoded[name] = _repeats(array)
             self.parts.setdefault(name, []).append(
-                pc.dictionary_encode(array, memory_pool=_lasting())
-                if self.encoded[name] else pa.concat_arrays([array], memory_pool=_lasting()))
+                pc.dictionary_encode(array, memory_pool=result_pool())
+                if self.encoded[name] else pa.concat_arrays([array], memory_pool=result_pool()))
         self.row[answered + start] = np.arange(self.rows, self.rows + len(answered),
                                                dtype=np.int32)
         self.rows += len(answered)
@@ -353,24 +354,14 @@ def _joined_parts(parts: dict[str, list[pa.Array]]) -> pa.Table:
         if pa.types.is_dictionary(pieces[0].type):
             one = pa.Table.from_arrays([pa.chunked_array(pieces)], names=[name])
             pieces = []
-            unified = one.unify_dictionaries(memory_pool=_lasting()).column(0)
-            columns.append(_narrow(unified.combine_chunks(memory_pool=_lasting())))
+            unified = one.unify_dictionaries(memory_pool=result_pool()).column(0)
+            columns.append(_narrow(unified.combine_chunks(memory_pool=result_pool())))
             del one
         else:
-            columns.append(_narrow(pa.concat_arrays(pieces, memory_pool=_lasting())))
+            columns.append(_narrow(pa.concat_arrays(pieces, memory_pool=result_pool())))
         del pieces
         release_memory()
     return pa.Table.from_arrays(columns, names=names)
-
-
-def _lasting() -> pa.MemoryPool:
-    """The pool of the result table, kept for the whole sink: the C library's malloc.
-
-    Arrow's default pool (mimalloc or jemalloc) serves each chunk's temporaries too, and
-    long-lived pieces among them keep its freed pages from going back to the system:
-    about 0.1 GB more at the peak of a million answers.
-    """
-    return pa.system_memory_pool()
 
 
 def _narrow(array: pa.Array) -> pa.Array:
@@ -385,7 +376,7 @@ def _narrow(array: pa.Array) -> pa.Array:
         if index is None or index.bit_width >= array.type.index_type.bit_width:
             return array
         return pc.cast(array, pa.dictionary(index, array.type.value_type),
-                       memory_pool=_lasting())
+                       memory_pool=result_pool())
     if array.null_count == len(array):
         return array
     if pa.types.is_timestamp(array.type):  # dates (the work history's) as days
@@ -394,14 +385,14 @@ def _narrow(array: pa.Array) -> pa.Array:
         if not (ticks % per_day == 0).all():
             return array
         return pa.array((ticks // per_day).astype(np.int32), pa.date32(),
-                        mask=np.asarray(array.is_null()), memory_pool=_lasting())
+                        mask=np.asarray(array.is_null()), memory_pool=result_pool())
     if not pa.types.is_integer(array.type):
         return array
     low, high = pc.min_max(array).values()
     narrow = _narrowest_int(low.as_py(), high.as_py())
     if narrow is None or narrow.bit_width >= array.type.bit_width:
         return array
-    return pc.cast(array, narrow, memory_pool=_lasting())
+    return pc.cast(array, narrow, memory_pool=result_pool())
 
 
 def _narrowest_int(low: int, high: int) -> pa.DataType | None:
