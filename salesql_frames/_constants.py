@@ -110,6 +110,9 @@ LAZY_CHUNK_QUERIES: Final = CHUNK_ROWS
 LAZY_CHECK_ROWS: Final = 10_000
 #: Rows per batch a LazyFrame's results are attached to (polars may ask for another size).
 LAZY_BATCH_ROWS: Final = 5_000
+#: Output cells (rows x columns) from which the result columns are taken on several
+#: threads (`pyarrow.cpu_count` of them at most); below, threads cost more than they save.
+THREADED_TAKE_CELLS: Final = 1_000_000
 #: A result text column is dictionary-encoded in a LazyFrame's compact result table
 #: when its first chunk has at most this share of distinct values.
 LAZY_DICTIONARY_SHARE: Final = 0.5

@@ -942,3 +942,46 @@ def test_stored_texts_flatten_exactly_as_decoded_records(shape: str) -> None:
     assert _decode._from_json(texts[:200], _flatten._wide_record_type(Widths()), "person")
     bad = [text(odd)]
     assert _decode._from_json(bad, _flatten._wide_record_type(Widths()), "person") == []
+
+
+def test_a_large_take_on_threads_gives_what_one_thread_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Result columns are taken on several threads past a size; the cells are the same."""
+    import threading
+
+    import numpy as np
+
+    from salesql_frames import _assemble
+
+    rng = np.random.default_rng(0)
+    table = pa.table({
+        "text": pa.array([f"v{i}" if i % 7 else None for i in range(500)]),
+        "number": pa.array(range(500), pa.int64()),
+        "when": pa.array(range(500), pa.timestamp("ms", tz="UTC")),
+    })
+    indices = pa.array(rng.integers(0, 500, 3000), mask=rng.random(3000) < 0.2)
+    threads: set[str] = set()
+    original = _assemble.one_array
+
+    def seen(column: Any) -> Any:
+        threads.add(threading.current_thread().name)
+        return original(column)
+
+    monkeypatch.setattr(_assemble, "one_array", seen)
+    monkeypatch.setattr(pa, "cpu_count", lambda: 2)
+    monkeypatch.setattr(_constants, "THREADED_TAKE_CELLS", 10**9)
+    serial = _assemble.take_columns(table, indices)
+    assert threads == {threading.current_thread().name}
+    monkeypatch.setattr(_constants, "THREADED_TAKE_CELLS", 1)
+    threaded = _assemble.take_columns(table, indices)
+    assert any(name.startswith("salesql-take") for name in threads)
+    assert [column.type for column in threaded] == table.schema.types
+    assert [column.to_pylist() for column in threaded] == [
+        column.to_pylist() for column in serial]
+    assert threaded[0].to_pylist() == taken_by_hand(table.column("text"), indices)
+
+
+def taken_by_hand(column: pa.ChunkedArray, indices: pa.Array) -> list[Any]:
+    values = column.to_pylist()
+    return [None if at is None else values[at] for at in indices.to_pylist()]
