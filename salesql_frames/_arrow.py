@@ -32,9 +32,10 @@ def result_pool() -> pa.MemoryPool:
 
     The C library's malloc, not Arrow's default pool. mimalloc (the default on Linux)
     asks for transparent huge pages, and a virtual machine can be slow to hand out fresh
-    ones: taking the result columns of a 100,000-row re-run took 3.1 s in a new process
-    against 1.0 s from malloc (0.7 s once either pool is warm). And long-lived pieces among
-    a chunk's temporaries keep the default pool's freed pages from going back to the
-    system (about 0.1 GB more at the peak of a LazyFrame over a million answers).
+    ones: the first 100,000-row re-run in a process took 3.1 s with the result columns
+    there, 1.0 s with them from malloc (0.6 s once warm, either way). And long-lived
+    pieces among a chunk's temporaries keep the default pool's freed pages from going
+    back to the system (about 0.1 GB more at the peak of a LazyFrame over a million
+    answers).
     """
     return pa.system_memory_pool()

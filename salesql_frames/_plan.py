@@ -314,9 +314,10 @@ def _dedupe(
     """The unique queries in first-seen row order, their keys, and each row's query.
 
     Rows are grouped by their canonical values with Arrow's hash encoding, so Python
-    builds one query and one dedupe key per distinct combination of values, not per
-    row. Combinations with one key (``ADA`` and ``ada``; a full name and the same first
-    + last name) share the query of the first row that has it.
+    holds one query per distinct combination of values, not per row, and the dedupe
+    keys are built in Arrow (`KindSpec.identities`). Combinations with one key (``ADA``
+    and ``ada``; a full name and the same first + last name) share the query of the
+    first row that has it.
     """
     first_rows: list[np.ndarray] = []  # per group: the first row of each combination
     combo_group: list[np.ndarray] = []  # per combination: its group, and where in it
