@@ -336,10 +336,7 @@ def _dedupe(
         combo = _codes(columns[0])
         for column in columns[1:]:
             combo = _codes(pa.array(combo * (len(rows) + 1) + _codes(column)))
-        # Codes count up in order of first appearance: a first row is where the
-        # running maximum grows.
-        grows = np.diff(np.maximum.accumulate(combo), prepend=-1) > 0
-        first = np.flatnonzero(grows)
+        first = _first_of_each(combo)
         at_first = pa.array(first, type=pa.int64())
         firsts = [column.take(at_first) for column in columns]
         identities.append(spec.identities(dict(zip(group, firsts, strict=True))))
@@ -361,9 +358,7 @@ def _dedupe(
         f"{spec.name}|", _concatenated(identities).take(pa.array(order)),
         flags_key(spec, set_flags), "")
     ordered_positions = _codes(combo_keys)
-    # each key's first combination, in order: where the running maximum grows
-    grows = np.diff(np.maximum.accumulate(ordered_positions), prepend=-1) > 0
-    firsts_of_keys = np.flatnonzero(grows)
+    firsts_of_keys = _first_of_each(ordered_positions)  # each key's first combination
     queries = every.take(firsts_of_keys)
     keys = Keys(combo_keys.take(pa.array(firsts_of_keys, type=pa.int64())))
     position_of = np.empty(combos, dtype=np.int64)
@@ -438,6 +433,18 @@ def _linkedin_anywhere(
         pages = "LinkedIn page" if count == 1 else "LinkedIn pages"
         remarks.append(f"{count:,} {pages} in {column!r} sent as linkedin_url")
     return remarks
+
+
+def _first_of_each(codes: np.ndarray) -> np.ndarray:
+    """Where each code first appears, for `_codes` (which count up in that order).
+
+    A first appearance is where the running maximum grows.
+
+    Examples:
+        >>> _first_of_each(np.array([0, 1, 0, 2, 1])).tolist()
+        [0, 1, 3]
+    """
+    return np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)
 
 
 def _codes(array: pa.Array) -> np.ndarray:
