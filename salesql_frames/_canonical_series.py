@@ -143,23 +143,32 @@ def _plain_profiles(values: pa.Array, fn: ScalarFn) -> _Fast | None:
     Most cells of a LinkedIn column are ``[https://][www.]linkedin.com/in/<slug>[/]``
     spellings: matched by `PLAIN_PROFILE_PATTERN` (RE2), their canonical URL is the
     origin + ``/in/`` + the slug lowercased, exactly what the scalar function answers;
-    member IDs keep their case, so they go the scalar way. Returns the mask of such
-    values and their canonical URLs, or None when ``fn`` is another function.
+    member IDs keep their case, so a slug that may be one goes the scalar way. Returns
+    the mask of such values and their canonical URLs, or None when ``fn`` is another
+    function.
     """
     if not (isinstance(fn, LinkedInURL) and "in" in fn.pages) or not len(values):
         return None
-    found = pc.extract_regex(values, f"(?i)^{PLAIN_PROFILE_PATTERN}$")
-    slug = pc.struct_field(found, [0]).cast(pa.string())
+    # ASCII cells only, as the scalar pattern (re.ASCII): RE2 folds ``K`` (Kelvin) to k.
+    # The pattern is lower case, so on an ASCII cell matching it case-insensitively is
+    # matching it on the lowered cell; and RE2 matches several times faster than it
+    # extracts a group, so the slug is cut out with splits.
+    lowered = pc.ascii_lower(values)
+    matched = pc.fill_null(pc.and_(
+        pc.string_is_ascii(values),
+        pc.match_substring_regex(lowered, f"^{PLAIN_PROFILE_PATTERN}$")), False)
+    # No spelling of the origin holds "/in/", and a slug holds none of "/?#".
+    path = pc.list_element(pc.split_pattern(lowered.filter(matched), "/in/", max_splits=1), 1)
+    slug = pc.list_element(pc.split_pattern_regex(path, "[/?#]", max_splits=1), 0).cast(
+        pa.string())
     shortest, longest = PLAIN_SLUG_LENGTHS
     length = pc.utf8_length(slug)
-    plain = pc.and_(pc.greater_equal(length, shortest), pc.less_equal(length, longest))
-    member = pc.match_substring_regex(slug, f"^{MEMBER_ID_PATTERN}$")
-    # ASCII cells only, as the scalar pattern (re.ASCII): RE2 folds ``K`` (Kelvin) to k.
-    ascii_only = pc.string_is_ascii(values)
-    done = pc.fill_null(
-        pc.and_(pc.and_(found.is_valid(), ascii_only), pc.and_not(plain, member)), False)
-    canonical = pc.binary_join_element_wise(f"{LINKEDIN_ORIGIN}/in/", pc.utf8_lower(slug), "")
-    return done, canonical
+    member = pc.match_substring_regex(slug, f"^{MEMBER_ID_PATTERN}$", ignore_case=True)
+    plain = pc.and_not(
+        pc.and_(pc.greater_equal(length, shortest), pc.less_equal(length, longest)), member)
+    done = pc.replace_with_mask(matched, matched, plain)
+    urls = pc.binary_join_element_wise(f"{LINKEDIN_ORIGIN}/in/", slug.filter(plain), "")
+    return done, pc.replace_with_mask(pa.nulls(len(values), urls.type), done, urls)
 
 
 #: The scalar text canonicalizers with an Arrow fast path, and the characters one of

@@ -123,6 +123,7 @@ def test_resuming_twice_sends_what_resuming_once_sends(
 _URL_PIECES = st.lists(st.sampled_from([
     "https://", "http://", "HTTPS://", "www.", "uk.", "m.", "linkedin.com", "LinkedIn.com",
     "/in/", "/IN/", "/company/", "/pub/", "ada-l", "ADA", "ab", "x" * 101, "ACoAAB" + "x" * 26,
+    "acoaab" + "x" * 26,
     "ACwAA" + "Zz9_-" * 6, "/", "?trk=1", "#top", " ", "\u200e", "\ufeff", "\n", "%C3%A9", "é",
     "\u212a", "'", "<", ">", ".", "-",
 ]), max_size=9).map("".join)
