@@ -116,8 +116,9 @@ def estimate(
     account = client.account if client is not None else None
     if account is None:
         notes.append("no API key: the result store was not checked and the allowance is unknown")
-    stored = look_up(plan, store, account, max_age=max_age)
-    cached = sum(one.fresh for one in stored.values())
+    stored = [one for one in look_up(plan, store, account, max_age=max_age, records=False)
+              if one is not None]
+    cached = sum(one.fresh for one in stored)
     to_send = plan.unique_queries - cached
     batch = client.pacer.batch_size() if client is not None else C.MAX_BULK_QUERIES
     allowance_left: int | None = None

@@ -304,8 +304,15 @@ class Keys(_AsList[str]):
 
     def take(self, positions: Iterable[int]) -> list[str]:
         """The keys at ``positions``, in that order."""
-        at = np.fromiter(positions, dtype=np.int64)
-        return list(self._array.take(pa.array(at)).to_pylist())
+        return self.prefixed("", positions)
+
+    def prefixed(self, prefix: str, positions: Iterable[int] | None = None) -> list[str]:
+        """``prefix`` + each key (or each key at ``positions``, in that order)."""
+        keys = self._array if positions is None else self._array.take(
+            pa.array(np.fromiter(positions, dtype=np.int64)))
+        if prefix:
+            keys = pc.binary_join_element_wise(prefix, keys.cast(pa.string()), "")
+        return list(keys.to_pylist())
 
 
 def _dedupe(

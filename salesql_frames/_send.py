@@ -146,24 +146,24 @@ def store_keys(plan: Plan, account: str | None, positions: Iterable[int] | None 
 
     A key is account + kind + canonical query + flags.
     """
-    keys = plan.keys if positions is None else plan.keys.take(positions)
-    return [f"{account}|{key}" for key in keys]
+    return plan.keys.prefixed(f"{account}|", positions)
 
 
 def look_up(
     plan: Plan, store: ResultStore | None, account: str | None, *, max_age: float | None = None,
-    records: bool = True,
-) -> dict[int, Stored]:
-    """Stored answers by query position, fresh or stale (see `Stored.fresh`).
+    records: bool = True, keys: Sequence[str] | None = None,
+) -> list[Stored | None]:
+    """Per query: its stored answer, fresh or stale (see `Stored.fresh`), or None.
 
-    With ``records=False`` found answers are `UNREAD` (see `read_unread`).
+    With ``records=False`` found answers are `UNREAD` (see `read_unread`). ``keys``: the
+    queries' `store_keys`, when the caller has them.
     """
     if store is None or account is None or not plan.unique_queries:
-        return {}
-    keys = store_keys(plan, account)
+        return [None] * plan.unique_queries
+    keys = store_keys(plan, account) if keys is None else keys
     stored = store.look_up(keys, max_age=max_age, raw=True, codec=plan.spec.codec,
                            records=records)
-    return {position: stored[key] for position, key in enumerate(keys) if key in stored}
+    return [stored.get(key) for key in keys]
 
 
 def read_unread(
@@ -511,16 +511,19 @@ class _Run:
 
     def run(self, concurrency: int) -> Outcomes:
         self.outcomes.looked_up_at = self.now()
-        stored = {position: one for position, one in
-                  look_up(self.plan, self.store, self.account, max_age=self.max_age,
-                          records=self.read_stored).items()
-                  if one.fresh}
-        for position, one in stored.items():
+        record, cached = self.outcomes.record, 0
+        for position, one in enumerate(look_up(
+            self.plan, self.store, self.account, max_age=self.max_age,
+            records=self.read_stored, keys=self.keys,
+        )):
+            if one is None or not one.fresh:
+                self.pending.append(position)
+                continue
             status = C.STATUS_FOUND if one.record is not None else C.STATUS_NOT_FOUND
-            self.outcomes.record(position, one.record, status, None, one.fetched_at)
-        self.outcomes.cached = len(stored)
-        self.bar.advance(len(stored), cached=len(stored))
-        self.pending.extend(j for j in range(self.plan.unique_queries) if j not in stored)
+            record(position, one.record, status, None, one.fetched_at)
+            cached += 1
+        self.outcomes.cached = cached
+        self.bar.advance(cached, cached=cached)
         in_flight = self.in_flight
         try:
             self.loop(in_flight, concurrency)

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from . import _constants as C
 from ._columnar import Codec
@@ -173,9 +173,8 @@ class CacheInfo:
         )
 
 
-@dataclass(frozen=True)
-class Stored:
-    """What `ResultStore.look_up` found for a key.
+class Stored(NamedTuple):
+    """What `ResultStore.look_up` found for a key (a tuple: a look-up makes one per key).
 
     Attributes:
         record: The record (a `RawRecord`, or a `StoredRow` when its columnar form was
