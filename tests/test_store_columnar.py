@@ -389,3 +389,20 @@ def test_lifetimes_hold_for_the_columnar_form(tmp_path: Path) -> None:
         assert fresh() == {KEYS[0]: False, KEYS[1]: False}
         claim = store.claim(KEYS[:2], owner=new_owner(), raw=True, codec=PERSON.codec)
         assert claim.claimed == KEYS[:2]
+
+
+
+def test_an_index_row_past_its_blob_is_read_from_the_json(tmp_path: Path) -> None:
+    path = tmp_path / "r.db"
+    records = person_records(250)
+    stored(path, records)
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE columnar SET row = 999 WHERE key = ?", (KEYS[7],))
+        db.execute("UPDATE columnar SET row = -1 WHERE key = ?", (KEYS[8],))
+    db.close()
+    rows = items(path, 250)
+    assert [i for i, row in enumerate(rows) if type(row) is RawRecord] == [7, 8]
+    assert rows[3] is None  # not found
+    assert sum(type(row) is StoredRow for row in rows) == 250 - 2 - 1
+    for name, flatten in FLATTENS.items():
+        assert flatten(rows).equals(flatten(records)), name
