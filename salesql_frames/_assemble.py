@@ -126,7 +126,8 @@ def assemble(
     }
     if explode is None or spec.long is None:
         items, at = answered_items(outcomes.read_items())
-        unique = _one_chunk(spec.wide(items, widths or Widths(), prefix, default_region))
+        unique = frame.result_types(
+            _one_chunk(spec.wide(items, widths or Widths(), prefix, default_region)))
         row = np.full(len(outcomes.items), -1, dtype=np.int32)
         row[at] = np.arange(len(at), dtype=np.int32)
         columns = Answers(unique, row).take(row_query, ~sent)
@@ -136,7 +137,7 @@ def assemble(
     parents, unique_long = spec.long(outcomes.read_items(), explode, prefix, default_region)
     positions, long_take = _long_positions(row_query, np.asarray(parents, dtype=np.int64),
                                            len(outcomes.items))
-    rows = _one_chunk(unique_long).take(long_take)
+    rows = frame.result_types(_one_chunk(unique_long)).take(long_take)
     long_head = {name: column.take(pa.array(positions)) for name, column in head.items()}
     long_head[f"{prefix}row"] = pa.array(positions, type=pa.int64())
     table = _keep_earlier(frame, in_zone(_prepend(rows, long_head), tz), answered[positions],

@@ -61,6 +61,14 @@ class Frame(Protocol):
         """Input rows repeated by ``positions`` (explode semantics) with ``results``."""
         ...
 
+    def result_types(self, table: pa.Table) -> pa.Table:
+        """``table`` (one row per distinct answer) in the types the frame's results take.
+
+        Cast before the rows are spread to the input rows: a cast of the distinct
+        answers, not of every row.
+        """
+        ...
+
 
 def adapt(frame: object, dtype_backend: DtypeBackend = "numpy_nullable") -> Frame:
     """Wrap a pandas or polars DataFrame for the pipeline."""
@@ -140,6 +148,9 @@ class _Adapter:
         out = self._beside(left, results)
         return self._pick(out, self._order(results.column_names))
 
+    def result_types(self, table: pa.Table) -> pa.Table:
+        return table
+
     def _order(self, names: list[str]) -> list[int]:
         """Positions in (input less results) + results: earlier result columns in place.
 
@@ -210,6 +221,9 @@ class PandasFrame(_Adapter):
             return pa.Array.from_pandas(series)
         except (pa.ArrowException, TypeError, ValueError):
             return None
+
+    def result_types(self, table: pa.Table) -> pa.Table:
+        return table if self.dtype_backend == "pyarrow" else _as_large_strings(table)
 
     def _drop(self, frame: Any, names: list[str]) -> Any:
         return frame.drop(columns=names)
