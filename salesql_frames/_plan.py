@@ -307,12 +307,19 @@ class Keys(_AsList[str]):
         return self.prefixed("", positions)
 
     def prefixed(self, prefix: str, positions: Iterable[int] | None = None) -> list[str]:
-        """``prefix`` + each key (or each key at ``positions``, in that order)."""
+        """``prefix`` + each key (or each key at ``positions``, in that order).
+
+        Joined in Arrow a chunk at a time: a million keys are never held twice.
+        """
         keys = self._array if positions is None else self._array.take(
             pa.array(np.fromiter(positions, dtype=np.int64)))
-        if prefix:
-            keys = pc.binary_join_element_wise(prefix, keys.cast(pa.string()), "")
-        return list(keys.to_pylist())
+        out: list[str] = []
+        for start in range(0, len(keys), C.CHUNK_ROWS):
+            chunk = keys.slice(start, C.CHUNK_ROWS)
+            if prefix:
+                chunk = pc.binary_join_element_wise(prefix, chunk.cast(pa.string()), "")
+            out += chunk.to_pylist()
+        return out
 
 
 def _dedupe(
