@@ -153,14 +153,17 @@ def _plain_profiles(values: pa.Array, fn: ScalarFn) -> _Fast | None:
     # The pattern is lower case, so on an ASCII cell matching it case-insensitively is
     # matching it on the lowered cell; and RE2 matches several times faster than it
     # extracts a group, so the slug is cut out with splits.
-    lowered = pc.ascii_lower(values)
+    # (Lowered twice, as each copy is dropped at once: a LazyFrame's distinct values are
+    # millions.)
     matched = pc.fill_null(pc.and_(
         pc.string_is_ascii(values),
-        pc.match_substring_regex(lowered, f"^{PLAIN_PROFILE_PATTERN}$")), False)
+        pc.match_substring_regex(pc.ascii_lower(values), f"^{PLAIN_PROFILE_PATTERN}$")), False)
     # No spelling of the origin holds "/in/", and a slug holds none of "/?#".
-    path = pc.list_element(pc.split_pattern(lowered.filter(matched), "/in/", max_splits=1), 1)
+    path = pc.list_element(
+        pc.split_pattern(pc.ascii_lower(values.filter(matched)), "/in/", max_splits=1), 1)
     slug = pc.list_element(pc.split_pattern_regex(path, "[/?#]", max_splits=1), 0).cast(
         pa.string())
+    del path
     shortest, longest = PLAIN_SLUG_LENGTHS
     length = pc.utf8_length(slug)
     member = pc.match_substring_regex(slug, f"^{MEMBER_ID_PATTERN}$", ignore_case=True)
