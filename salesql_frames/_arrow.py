@@ -3,8 +3,22 @@
 from __future__ import annotations
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
-__all__ = ["one_array", "result_pool"]
+__all__ = ["join_text", "one_array", "result_pool"]
+
+
+def join_text(*parts: str | pa.Array) -> pa.Array:
+    """Element-wise concatenation of text arrays and literals, as ``string``.
+
+    Null where any array is null.
+
+    Examples:
+        >>> join_text("li=", pa.array(["a", None])).to_pylist()
+        ['li=a', None]
+    """
+    arrays = [part if isinstance(part, str) else part.cast(pa.string()) for part in parts]
+    return pc.binary_join_element_wise(*arrays, "")
 
 
 def one_array(column: pa.Array | pa.ChunkedArray) -> pa.Array:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ._arrow import join_text
 from ._canonical import (
     LINKEDIN_ORIGIN,
     MEMBER_ID_PATTERN,
@@ -170,7 +171,7 @@ def _plain_profiles(values: pa.Array, fn: ScalarFn) -> _Fast | None:
     plain = pc.and_not(
         pc.and_(pc.greater_equal(length, shortest), pc.less_equal(length, longest)), member)
     done = pc.replace_with_mask(matched, matched, plain)
-    urls = pc.binary_join_element_wise(f"{LINKEDIN_ORIGIN}/in/", slug.filter(plain), "")
+    urls = join_text(f"{LINKEDIN_ORIGIN}/in/", slug.filter(plain))
     return done, pc.replace_with_mask(pa.nulls(len(values), urls.type), done, urls)
 
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Final
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from ._arrow import join_text
 from ._canonical import (
     ORGANIZATION_PAGES,
     PERSON_PAGES,
@@ -119,12 +119,6 @@ class KindSpec:
     several: tuple[str, ...] = ("organization_domain",)
 
 
-def _text(*parts: str | pa.Array) -> pa.Array:
-    """Element-wise concatenation of text arrays and literals, as ``string``."""
-    arrays = [part if isinstance(part, str) else part.cast(pa.string()) for part in parts]
-    return pc.binary_join_element_wise(*arrays, "")
-
-
 def _casefolded(values: pa.Array) -> pa.Array:
     return map_unique(values, str.casefold)
 
@@ -132,24 +126,24 @@ def _casefolded(values: pa.Array) -> pa.Array:
 def _organization_identities(values: Mapping[str, pa.Array]) -> pa.Array:
     """Domain if given, else the casefolded name: one key per organization."""
     if "organization_domain" in values:
-        return _text("domain=", values["organization_domain"])
-    return _text("org=", _casefolded(values["organization_name"]))
+        return join_text("domain=", values["organization_domain"])
+    return join_text("org=", _casefolded(values["organization_name"]))
 
 
 def _person_identities(values: Mapping[str, pa.Array]) -> pa.Array:
     """LinkedIn URL if given, else casefolded name (first + last == full) + organization."""
     if "linkedin_url" in values:
-        return _text("li=", values["linkedin_url"])
+        return join_text("li=", values["linkedin_url"])
     name = values.get("full_name")
     if name is None:
-        name = _text(values["first_name"], " ", values["last_name"])
-    return _text("name=", _casefolded(name), "|", _organization_identities(values))
+        name = join_text(values["first_name"], " ", values["last_name"])
+    return join_text("name=", _casefolded(name), "|", _organization_identities(values))
 
 
 def _linkedin_or(identities: Identities) -> Identities:
     def keys(values: Mapping[str, pa.Array]) -> pa.Array:
         if "linkedin_url" in values:
-            return _text("li=", values["linkedin_url"])
+            return join_text("li=", values["linkedin_url"])
         return identities(values)
 
     return keys

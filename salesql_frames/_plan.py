@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import _constants as C
+from ._arrow import join_text
 from ._canonical import several_values
 from ._canonical_series import map_unique, map_unique_encoded
 from ._display import html_table, plural
@@ -317,7 +318,7 @@ class Keys(_AsList[str]):
         for start in range(0, len(keys), C.CHUNK_ROWS):
             chunk = keys.slice(start, C.CHUNK_ROWS)
             if prefix:
-                chunk = pc.binary_join_element_wise(prefix, chunk.cast(pa.string()), "")
+                chunk = join_text(prefix, chunk)
             out += chunk.to_pylist()
         return out
 
@@ -368,9 +369,8 @@ def _dedupe(
                     set_flags).take(order)
     # dedupe_key(spec, query) of each combination, the flags (the same on every query)
     # spelled once; codes number the keys in order of first appearance
-    combo_keys = pc.binary_join_element_wise(
-        f"{spec.name}|", _concatenated(identities).take(pa.array(order)),
-        flags_key(spec, set_flags), "")
+    combo_keys = join_text(f"{spec.name}|", _concatenated(identities).take(pa.array(order)),
+                           flags_key(spec, set_flags))
     ordered_positions = _codes(combo_keys)
     firsts_of_keys = _first_of_each(ordered_positions)  # each key's first combination
     queries = every.take(firsts_of_keys)
