@@ -137,7 +137,9 @@ def assemble(
     parents, unique_long = spec.long(outcomes.read_items(), explode, prefix, default_region)
     positions, long_take = _long_positions(row_query, np.asarray(parents, dtype=np.int64),
                                            len(outcomes.items))
-    rows = frame.result_types(_one_chunk(unique_long)).take(long_take)
+    unique_rows = frame.result_types(_one_chunk(unique_long))
+    rows = pa.Table.from_arrays(take_columns(unique_rows, long_take),
+                                schema=unique_rows.schema)
     long_head = {name: column.take(pa.array(positions)) for name, column in head.items()}
     long_head[f"{prefix}row"] = pa.array(positions, type=pa.int64())
     table = _keep_earlier(frame, in_zone(_prepend(rows, long_head), tz), answered[positions],
